@@ -1,0 +1,100 @@
+"""Load the model the homework samples from: the embedded stand-in (default) or the real SAO 1.0.
+
+Both come out of ``stable_audio_tools``' own factory and checkpoint loader, so they
+share one interface: ``model.pretransform.downsampling_ratio``, ``model.conditioner``,
+``model.model`` (the DiT), ``model.sample_rate``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+EMBEDDED = "embedded"
+SAO = "sao"
+SAO_REPO_ID = "stabilityai/stable-audio-open-1.0"
+EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
+MODEL_CHOICES = (EMBEDDED, SAO)
+
+ACCESS_HELP = (
+    f"Stable Audio Open is gated on the Hugging Face hub: accept its licence at "
+    f"https://huggingface.co/{SAO_REPO_ID}, then provide a token (the HF_TOKEN environment "
+    f"variable, a Colab secret named HF_TOKEN, or `huggingface-cli login`) - "
+    f"or keep using the embedded model, which needs no account."
+)
+
+
+class ModelAccessError(RuntimeError):
+    """The real SAO weights could not be obtained (no token, no access, or no network)."""
+
+
+def _quiet_import_stable_audio_tools() -> Any:
+    """Import stable_audio_tools without its 'flash_attn not installed' chatter."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from stable_audio_tools.models import factory, utils
+    return factory, utils
+
+
+def build_model(config: dict, checkpoint: str | Path) -> torch.nn.Module:
+    """Create a stable_audio_tools model from ``config`` and load ``checkpoint`` into it (CPU, eval, no grad)."""
+    factory, utils = _quiet_import_stable_audio_tools()
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = factory.create_model_from_config(config)
+        model.load_state_dict(utils.load_ckpt_state_dict(str(checkpoint)))
+    return model.to("cpu", torch.float32).eval().requires_grad_(False)
+
+
+def embedded_config() -> dict:
+    """The embedded model's config, with its tokenizer path made absolute."""
+    config = json.loads((EMBEDDED_DIR / "model_config.json").read_text())
+    for conditioner in config["model"]["conditioning"]["configs"]:
+        name = conditioner["config"].get("tokenizer_name")
+        if name and not Path(name).is_absolute():
+            conditioner["config"]["tokenizer_name"] = str(EMBEDDED_DIR / name)
+    return config
+
+
+def load_embedded_model() -> tuple[torch.nn.Module, dict]:
+    """The small SAO-shaped model shipped with the suite; works offline."""
+    config = embedded_config()
+    return build_model(config, EMBEDDED_DIR / "model.safetensors"), config
+
+
+def download_sao_files(token: str | None = None, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Fetch (or find in the Hugging Face cache) SAO's config and weights; explain access problems in one sentence."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    token = token or os.environ.get("HF_TOKEN") or None
+    paths = []
+    for filename in ("model_config.json", "model.safetensors"):
+        try:
+            paths.append(Path(hf_hub_download(SAO_REPO_ID, filename, token=token, cache_dir=cache_dir)))
+        except (GatedRepoError, RepositoryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
+            raise ModelAccessError(f"Could not get {filename} of {SAO_REPO_ID} ({type(err).__name__}). {ACCESS_HELP}") from None
+    return paths[0], paths[1]
+
+
+def load_sao_model(token: str | None = None, cache_dir: str | Path | None = None) -> tuple[torch.nn.Module, dict]:
+    """The real Stable Audio Open 1.0 from the hub (gated: needs an accepted licence and a token)."""
+    config_path, weights_path = download_sao_files(token, cache_dir)
+    config = json.loads(config_path.read_text())
+    return build_model(config, weights_path), config
+
+
+def load_model(name: str = EMBEDDED, token: str | None = None) -> tuple[torch.nn.Module, dict]:
+    """Load ``"embedded"`` (default, offline) or ``"sao"`` (real weights; see ``ACCESS_HELP``)."""
+    if name == EMBEDDED:
+        return load_embedded_model()
+    if name == SAO:
+        return load_sao_model(token)
+    raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(MODEL_CHOICES)}.")
