@@ -30,6 +30,7 @@ from .sampling import get_sigmas, make_denoiser, seeded, setup_sampling
 FORMAT = "hw4-answers/1"
 DEFAULT_TIME_LIMIT_S = 120.0
 MAX_CAPTURED_OUTPUT = 2000
+GENERATION_THREADS = 1  # float sums depend on the thread count; one thread makes answers bit-identical everywhere
 
 
 class CaseTimeout(Exception):
@@ -132,7 +133,7 @@ def sandboxed_call() -> Iterator[io.StringIO]:
     finally:
         sys.stdin = stdin
         os.chdir(cwd)
-        torch.set_num_threads(threads)
+        torch.set_num_threads(threads)  # a student's set_num_threads must not leak into later cases
 
 
 def describe_error(err: BaseException) -> str:
@@ -189,7 +190,6 @@ def generate(
     implementation: Any,
     model: torch.nn.Module,
     cases: C.CaseSet = C.GRADED,
-    model_id: str = "embedded",
     questions: tuple[str, ...] | None = None,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     progress: bool = True,
@@ -200,11 +200,13 @@ def generate(
     inputs = CaseInputs(model)
     questions = tuple(q for q in (questions or tuple(cases)) if q in cases.cases)
     todo = [(q, case) for q in questions for case in cases[q]]
+    model_id = getattr(model, "hw4_model_id", "unknown")
     result: dict[str, Any] = {"meta": metadata(model_id, cases), "questions": {}}
     for q in questions:
         result["questions"][q] = {"answers": {}, "errors": {}, "output": {}}
     bar = _progress(len(todo), progress)
     threads = torch.get_num_threads()
+    torch.set_num_threads(GENERATION_THREADS)
     try:
         for question, case in todo:
             bar.set_description(C.TITLES[question])

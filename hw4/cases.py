@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from .sampling import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+
+DEFAULT_STEPS = 50
+DEFAULT_CFG_SCALE = 7.0
 
 QUESTIONS = ("q1_to_d", "q1_sample", "q2_mask", "q3_inpaint", "q4_variable_inpaint", "q5_style_transfer")
 TITLES = {

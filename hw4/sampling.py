@@ -14,13 +14,13 @@ import torch
 from k_diffusion.external import VDenoiser
 from k_diffusion.sampling import get_sigmas_polyexponential
 
+from .cases import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+
 SIGMA_MIN = 0.3
 SIGMA_MAX = 500.0
 RHO = 1.0
 LATENT_CHANNELS = 64
 LATENT_FRAMES = 128  # about 5.9 s of audio at 44.1 kHz / 2048
-DEFAULT_STEPS = 50
-DEFAULT_CFG_SCALE = 7.0
 
 
 @contextlib.contextmanager
