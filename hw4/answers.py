@@ -25,7 +25,7 @@ import torch
 
 from . import cases as C
 from .clips import clip_latent
-from .sampling import get_sigmas, make_denoiser, seeded, setup_sampling
+from .sampling import make_denoiser, seeded, setup_sampling
 
 FORMAT = "hw4-answers/1"
 DEFAULT_TIME_LIMIT_S = 120.0
@@ -64,7 +64,9 @@ class CaseInputs:
 
     def call(self, implementation: Any, question: str, case: Any) -> Any:
         """Call the implementation's function for ``question`` on ``case`` and return what it returned."""
-        fn = getattr(implementation, C.FUNCTIONS[question])
+        fn = getattr(implementation, C.FUNCTIONS[question], None)
+        if not callable(fn):
+            raise NameError(f"{C.FUNCTIONS[question]} is not defined in the submission")
         if question == "q1_to_d":
             generator = torch.Generator().manual_seed(case.seed)
             x = torch.randn(case.shape, generator=generator) * 10
@@ -167,10 +169,10 @@ def missing_functions(implementation: Any, questions: tuple[str, ...] = C.QUESTI
 
 def metadata(model_id: str, cases: C.CaseSet) -> dict:
     """What the grader checks before comparing: format, model, cases and library versions."""
+    from importlib.metadata import version
+
     import k_diffusion
     import stable_audio_tools  # noqa: F401
-
-    from importlib.metadata import version
     return {
         "format": FORMAT,
         "model_id": model_id,
@@ -178,10 +180,10 @@ def metadata(model_id: str, cases: C.CaseSet) -> dict:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": {
             "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "numpy": np.__version__,
+            "torch": str(torch.__version__),
+            "numpy": str(np.__version__),
             "stable_audio_tools": version("stable-audio-tools"),
-            "k_diffusion": getattr(k_diffusion, "__version__", version("k-diffusion")),
+            "k_diffusion": str(getattr(k_diffusion, "__version__", version("k-diffusion"))),
         },
     }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-
 DEFAULT_STEPS = 50
 DEFAULT_CFG_SCALE = 7.0
 

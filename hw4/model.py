@@ -86,7 +86,12 @@ def load_embedded_model() -> tuple[torch.nn.Module, dict]:
 def download_sao_files(token: str | None = None, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
     """Fetch (or find in the Hugging Face cache) SAO's config and weights; explain access problems in one sentence."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     token = token or os.environ.get("HF_TOKEN") or None
     paths = []

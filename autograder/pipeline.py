@@ -1,0 +1,40 @@
+"""The grading pipeline in one place: load answers -> load references -> compare -> explain -> report.
+
+``grade_file`` is what ``hw4 grade``, ``hw4 grade-all`` and Gradescope's
+``run_autograder`` call for one student.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hw4.model import EMBEDDED
+from hw4.safe_pickle import load_answers
+
+from .diagnose import Diagnoser
+from .grade import Report, grade, load_points
+from .references import load_references, reference_key
+
+
+@dataclass
+class Grader:
+    """Holds what every student's grading shares: references, points, and the mistake diagnoser."""
+
+    model_name: str = EMBEDDED
+    diagnose: bool = True
+
+    def __post_init__(self):
+        self.references = load_references(self.model_name)
+        self.points = load_points()
+        self.diagnoser = Diagnoser(reference_key(self.model_name), self.model_name) if self.diagnose else None
+
+    def grade_file(self, path: str | Path) -> Report:
+        """Grade one ``homework4.pkl``; raises ``AnswerFileError`` or ``CannotGrade`` with a one-sentence reason."""
+        answers = load_answers(path)
+        return grade(answers, self.references, self.points, self.diagnoser)
+
+
+def grade_file(path: str | Path, model_name: str = EMBEDDED, diagnose: bool = True) -> Report:
+    """Grade one answers file with a fresh ``Grader``."""
+    return Grader(model_name, diagnose).grade_file(path)

@@ -1,0 +1,95 @@
+"""Reference answers: ``generate(solutions, model, cases)``, cached on disk under a key of all they depend on.
+
+The key covers the solution code, the cases, the model's config and weights, and the
+library versions; a cache entry under any other key is never used. Reading the cache
+needs neither torch nor the model, which keeps grading fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import solutions.homework4 as solutions
+from hw4 import cases as C
+from hw4.model import EMBEDDED, model_id
+from hw4.safe_pickle import dump_answers, load_answers
+
+LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
+
+
+def cache_dir() -> Path:
+    """Where references and mistake answers are cached (``HW4_CACHE_DIR``, default ``~/.cache/hw4``)."""
+    return Path(os.environ.get("HW4_CACHE_DIR") or Path.home() / ".cache" / "hw4")
+
+
+def _library_versions() -> str:
+    found = []
+    for name in LIBRARIES:
+        try:
+            found.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name}=missing")
+    return ",".join(found)
+
+
+def reference_key(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED) -> str:
+    """A digest of everything the reference answers depend on."""
+    digest = hashlib.sha256()
+    for part in (Path(solutions.__file__).read_bytes(), cases.version.encode(), model_id(model_name).encode(),
+                 _library_versions().encode()):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:20]
+
+
+def cache_path(kind: str, key: str) -> Path:
+    """The cache file for ``kind`` (``references`` or a catalogue entry) under ``key``."""
+    return cache_dir() / key / f"{kind}.pkl"
+
+
+def cached(kind: str, key: str) -> dict | None:
+    """A cached answers dict, or None when absent or unreadable (it is then rebuilt)."""
+    path = cache_path(kind, key)
+    if not path.exists():
+        return None
+    try:
+        return load_answers(path)
+    except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
+        return None
+
+
+def store(kind: str, key: str, answers: dict) -> None:
+    """Write an answers dict to the cache atomically."""
+    path = cache_path(kind, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    dump_answers(answers, tmp)
+    tmp.replace(path)
+
+
+def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False) -> dict:
+    """Run the solutions over the cases (uncached)."""
+    from hw4.answers import generate
+
+    from .mistakes import fresh_solutions
+
+    return generate(fresh_solutions(), model, cases, progress=progress)
+
+
+def load_references(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED, rebuild: bool = False,
+                    model=None, progress: bool = False) -> dict:
+    """The reference answers: from the cache when its key matches, else built (loading the model) and cached."""
+    key = reference_key(model_name, cases)
+    found = None if rebuild else cached("references", key)
+    if found is not None:
+        return found
+    if model is None:
+        from hw4.model import load_model
+
+        model, _ = load_model(model_name)
+    references = build_references(model, cases, progress)
+    store("references", key, references)
+    return references
