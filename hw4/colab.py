@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -63,15 +64,23 @@ def in_colab() -> bool:
         return False
 
 
-def colab_url(path: str | PurePath) -> str:
+def colab_url(path: str | PurePath, repository: str | None = None, branch: str | None = None) -> str:
     """The address that opens the repository's notebook ``path`` (relative to the repository root) in Colab."""
     relative = PurePath(path).as_posix().lstrip("/")
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{relative}"
+    return f"https://colab.research.google.com/github/{repository or REPOSITORY}/blob/{branch or BRANCH}/{relative}"
 
 
-def badge_markdown(path: str | PurePath) -> str:
+def badge_markdown(path: str | PurePath, repository: str | None = None, branch: str | None = None) -> str:
     """Markdown for the "Open in Colab" badge of the repository's notebook ``path``."""
-    return f"[![Open In Colab]({COLAB_BADGE_SVG})]({colab_url(path)})"
+    return f"[![Open In Colab]({COLAB_BADGE_SVG})]({colab_url(path, repository, branch)})"
+
+
+BADGE_PATTERN = re.compile(r"<!-- colab-badge -->|\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+
+
+def with_badge(markdown: str, path: str | PurePath, repository: str | None = None, branch: str | None = None) -> str:
+    """``markdown`` with its badge placeholder (or an existing badge) set to the badge of ``path``."""
+    return BADGE_PATTERN.sub(lambda _: badge_markdown(path, repository, branch), markdown)
 
 
 def suite_url() -> str:

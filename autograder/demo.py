@@ -1,0 +1,41 @@
+"""``hw4 demo``: the whole path once, as a student and a TA would walk it, with the solutions as the student.
+
+solution notebook -> ``jupyter nbconvert --to script`` -> ``write_answers`` (the runner)
+-> ``homework4.pkl`` -> grade -> print the report.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from hw4.runner import write_answers
+from solutions.build import source_notebook
+
+from .grade import format_table
+from .pipeline import grade_file
+
+
+def convert_to_script(notebook: Path) -> Path:
+    """``jupyter nbconvert --to script`` on ``notebook``; returns the ``.py`` it wrote."""
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "script", "--log-level=WARN", str(notebook)],
+                   check=True)
+    return notebook.with_suffix(".py")
+
+
+def run(workdir: Path, model_name: str = "embedded") -> int:
+    """Play student then TA in ``workdir``; print the report; exit status 0 when it was produced."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    notebook = workdir / "homework4_stub.ipynb"
+    nbformat.write(source_notebook(), notebook)
+    print(f"1/3 student: solved notebook written to {notebook}; converting it with nbconvert")
+    script = convert_to_script(notebook)
+    print(f"2/3 student: running the runner on {script}")
+    pickle_path = workdir / "homework4.pkl"
+    write_answers(script, pickle_path, model=model_name)
+    print(f"3/3 TA: grading {pickle_path}")
+    print(format_table(grade_file(pickle_path, model_name)))
+    return 0

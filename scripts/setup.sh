@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment in .venv and install the suite into it.
+# Idempotent: a second run only checks that everything is in place. Works offline from
+# PyPI only; no model is downloaded. Usage: bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${HW4_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
+
+# The stamp records what was installed; when pyproject or the pins change we reinstall.
+stamp="$VENV/.hw4-installed"
+want=$(cat pyproject.toml requirements-nodeps.txt scripts/setup.sh | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import hw4, k_diffusion, stable_audio_tools" 2>/dev/null; then
+  echo "setup: $VENV is up to date"
+  exit 0
+fi
+
+echo "setup: installing torch 2.9.1 with matching torchaudio/torchvision (CPU is enough)"
+pip install --quiet torch==2.9.1 torchvision==0.24.1 'torchaudio==2.9.*'
+echo "setup: installing stable-audio-tools and k-diffusion without their training/UI dependencies"
+pip install --quiet --no-deps -r requirements-nodeps.txt
+echo "setup: installing the suite (editable) with its runtime, notebook, grading and test dependencies"
+pip install --quiet -e '.[dev]'
+"$VENV/bin/python" -c "import hw4, k_diffusion, stable_audio_tools" >/dev/null 2>&1 || {
+  echo "setup: the environment does not import; see the messages above" >&2; exit 1; }
+echo "$want" > "$stamp"
+echo "setup: done ($VENV)"

@@ -1,0 +1,155 @@
+"""Generate the student notebook and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
+
+template (prose, ``# solution: NAME`` placeholders) + ``solutions/homework4.py``
+  -> nbgrader source notebook (solution cells marked)  -> ``nbgrader generate_assignment``
+  -> ``notebooks/homework4_stub.ipynb`` (solutions replaced by ``raise NotImplementedError()``).
+The solution notebook is written to ``build/`` for course staff; the badges of every
+notebook and ``hw4/data/selfcheck.pkl`` are refreshed too.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from hw4.colab import setup_cell_source, with_badge
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "notebooks" / "template" / "homework4.ipynb"
+STUB = ROOT / "notebooks" / "homework4_stub.ipynb"
+RUNNER = ROOT / "runner.ipynb"
+SOLUTION_NOTEBOOK = ROOT / "build" / "homework4_solution.ipynb"
+SOLUTIONS_SOURCE = ROOT / "solutions" / "homework4.py"
+SELFCHECK_DATA = ROOT / "hw4" / "data" / "selfcheck.pkl"
+PLACEHOLDER = "# solution: "
+SETUP_CELL_PREFIX = "from hw4.colab import setup"
+ASSIGNMENT = "homework4"
+NBGRADER_CONFIG = """\
+c = get_config()
+c.CourseDirectory.root = "."
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.ClearSolutions.code_stub = {"python": "raise NotImplementedError()"}
+"""
+
+
+def function_sources(path: Path = SOLUTIONS_SOURCE) -> dict[str, str]:
+    """The exact source text of every top-level function in the solutions module, by name."""
+    text = path.read_text()
+    lines = text.splitlines()
+    sources = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            end = node.end_lineno
+            while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip().startswith("#"):
+                end += 1  # trailing comments inside the body, e.g. "### END SOLUTION"
+            sources[node.name] = "\n".join(lines[start:end])
+    return sources
+
+
+def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop outputs and execution counts so committed notebooks stay diff-friendly."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def prepare(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
+    """Set the Colab badge of notebook ``path`` and make its setup cell work on a bare Colab runtime."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = with_badge(cell.source, path)
+        elif cell.source.startswith(SETUP_CELL_PREFIX) or cell.source.startswith("# Setup: on Colab"):
+            model = "sao" if "model=\"sao\"" in cell.source or "model='sao'" in cell.source else "embedded"
+            cell.source = setup_cell_source(model)
+    return clean(nb)
+
+
+def source_notebook(template: Path = TEMPLATE) -> nbformat.NotebookNode:
+    """The nbgrader source notebook: the template with each placeholder replaced by its solution function."""
+    nb = prepare(nbformat.read(template, as_version=4), "notebooks/homework4_stub.ipynb")
+    sources = function_sources()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
+            name = cell.source.strip()[len(PLACEHOLDER):].strip()
+            if name not in sources:
+                raise KeyError(f"{template} asks for solution {name!r}, which solutions/homework4.py does not define")
+            cell.source = sources[name]
+            cell.metadata["nbgrader"] = {"grade": False, "grade_id": name, "locked": False, "schema_version": 3,
+                                         "solution": True, "task": False}
+    return nb
+
+
+def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Run ``nbgrader generate_assignment`` on ``source`` in a scratch course folder; return the student version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Path(tmp)
+        src = course / "source" / ASSIGNMENT / STUB.name
+        src.parent.mkdir(parents=True)
+        nbformat.write(source, src)
+        (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+        # nbgrader creates its gradebook with the `alembic` command, found on PATH next to this Python.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"]
+        done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
+        released = course / "release" / ASSIGNMENT / STUB.name
+        if done.returncode != 0 or not released.exists():
+            raise RuntimeError(f"nbgrader generate_assignment failed:\n{done.stdout}\n{done.stderr}")
+        return clean(nbformat.read(released, as_version=4))
+
+
+def selfcheck_answers() -> dict:
+    """The self-check cases answered by the solutions on the embedded model."""
+    from autograder.mistakes import fresh_solutions
+    from hw4.answers import generate
+    from hw4.cases import SELF_CHECK
+    from hw4.model import load_model
+
+    model, _ = load_model("embedded")
+    return generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+
+
+def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
+    """Whether two notebooks have the same cells (types and sources)."""
+    return [(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
+
+
+def same_answers(a: dict, b: dict) -> bool:
+    """Whether two answers dicts hold identical arrays for identical cases."""
+    import numpy as np
+
+    qa, qb = a["questions"], b["questions"]
+    return qa.keys() == qb.keys() and all(
+        qa[q]["answers"].keys() == qb[q]["answers"].keys()
+        and all(np.array_equal(qa[q]["answers"][k], qb[q]["answers"][k]) for k in qa[q]["answers"])
+        for q in qa
+    )
+
+
+def build_all(check: bool = False) -> list[str]:
+    """Regenerate every generated file; with ``check``, write nothing and return the names of stale ones."""
+    from hw4.safe_pickle import dump_answers, load_answers
+
+    source = source_notebook()
+    outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb")}
+    stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
+             if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
+    selfcheck = selfcheck_answers()
+    if not SELFCHECK_DATA.exists() or not same_answers(load_answers(SELFCHECK_DATA), selfcheck):
+        stale.append(str(SELFCHECK_DATA.relative_to(ROOT)))
+    if check:
+        return stale
+    for path, nb in outputs.items():
+        nbformat.write(nb, path)
+    SOLUTION_NOTEBOOK.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(source, SOLUTION_NOTEBOOK)
+    SELFCHECK_DATA.parent.mkdir(parents=True, exist_ok=True)
+    dump_answers(selfcheck, SELFCHECK_DATA)
+    return stale

@@ -1,0 +1,166 @@
+"""Answer generation: the solutions agree with k-diffusion, cases are independent, faulty code is contained."""
+
+from __future__ import annotations
+
+import os
+import types
+
+import numpy as np
+import pytest
+import torch
+from k_diffusion.sampling import sample_euler
+
+from autograder.mistakes import fresh_solutions
+from hw4 import cases as C
+from hw4.answers import bind_globals, generate
+from hw4.sampling import setup_sampling
+
+
+def _same(a: dict, b: dict, question: str) -> bool:
+    qa, qb = a["questions"][question], b["questions"][question]
+    return qa["answers"].keys() == qb["answers"].keys() and all(
+        np.array_equal(qa["answers"][k], qb["answers"][k]) for k in qa["answers"])
+
+
+def test_solutions_answer_every_case(solution_answers):
+    for question in C.QUESTIONS:
+        entry = solution_answers["questions"][question]
+        assert not entry["errors"], entry["errors"]
+        assert set(entry["answers"]) == {c.name for c in C.GRADED[question]}
+        for value in entry["answers"].values():
+            assert value.dtype == np.float32 and np.isfinite(value).all()
+
+
+def test_simple_sample_equals_k_diffusion_sample_euler(model, solution_answers):
+    for case in C.GRADED["q1_sample"]:
+        denoiser, x, sigmas, extra_args = setup_sampling(model, case.prompt, case.seed, case.steps, case.cfg_scale)
+        torch.set_num_threads(1)
+        expected = sample_euler(denoiser, x, sigmas, extra_args=extra_args, disable=True)
+        np.testing.assert_array_equal(solution_answers["questions"]["q1_sample"]["answers"][case.name], expected.numpy())
+
+
+def test_cases_are_distinct_and_cover_the_spec():
+    assert all(len(C.GRADED[q]) >= 6 for q in C.QUESTIONS if q != "q1_to_d")
+    prompts = [c.prompt for c in C.GRADED["q1_sample"]]
+    assert len(set(prompts)) == len(prompts)
+    rate = 44100 / 2048
+    truncation_differs = [c for c in C.GRADED["q2_mask"]
+                          if int(c.start_s * rate) != round(c.start_s * rate) or int(c.end_s * rate) != round(c.end_s * rate)]
+    assert len(truncation_differs) >= 3
+    windows = {(c.paint_start, c.paint_end) for c in C.GRADED["q4_variable_inpaint"]}
+    assert (None, None) in windows and len(windows) == 6
+    assert {0.0, 1.0} <= {c.strength for c in C.GRADED["q5_style_transfer"]}
+
+
+def test_style_transfer_strength_one_returns_the_reference(model, solution_answers):
+    from hw4.clips import clip_latent
+
+    case = next(c for c in C.GRADED["q5_style_transfer"] if c.strength == 1.0)
+    np.testing.assert_array_equal(solution_answers["questions"]["q5_style_transfer"]["answers"][case.name],
+                                  clip_latent(model, case.clip).numpy())
+
+
+def test_variable_inpaint_defaults_equal_inpaint(model):
+    solutions = fresh_solutions()
+    solutions.model, solutions.SAMPLE_RATE = model, model.sample_rate
+    case = C.GRADED["q3_inpaint"][0]
+    denoiser, x, sigmas, extra_args = setup_sampling(model, case.prompt, case.seed, 8)
+    reference = torch.randn_like(x)
+    mask = torch.zeros_like(x)
+    mask[..., 10:50] = 1
+    torch.manual_seed(1)
+    a = solutions.simple_sample_inpaint(denoiser, x, sigmas, reference, mask, extra_args)
+    torch.manual_seed(1)
+    b = solutions.simple_sample_variable_inpaint(denoiser, x, sigmas, reference, mask, extra_args)
+    assert torch.equal(a, b)
+
+
+def test_generation_is_bit_identical_across_thread_counts_and_runs(model, solution_answers):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        again = generate(fresh_solutions(), model, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert all(_same(again, solution_answers, q) for q in C.QUESTIONS)
+
+
+SMALL = C.CaseSet({q: C.SELF_CHECK[q] for q in C.QUESTIONS})
+
+
+@pytest.fixture(scope="module")
+def small_reference(model):
+    return generate(fresh_solutions(), model, SMALL, progress=False)
+
+
+def _with(**overrides) -> types.ModuleType:
+    module = fresh_solutions()
+    for name, fn in overrides.items():
+        setattr(module, name, fn)
+    return module
+
+
+def test_one_failing_question_does_not_stop_the_others(model, small_reference):
+    def simple_sample_inpaint(*args, **kwargs):
+        raise ValueError("boom")
+
+    answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint), model, SMALL, progress=False)
+    assert "ValueError: boom" in answers["questions"]["q3_inpaint"]["errors"]["check"]
+    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS if q != "q3_inpaint")
+
+
+def test_unimplemented_functions_are_reported_as_such(model):
+    def to_d(x, sigma, denoised):
+        raise NotImplementedError()
+
+    answers = generate(_with(to_d=to_d), model, SMALL, questions=("q1_to_d",), progress=False)
+    assert answers["questions"]["q1_to_d"]["errors"]["check"].startswith("not implemented yet")
+
+
+def test_missing_function_is_named(model):
+    module = fresh_solutions()
+    del module.to_d
+    answers = generate(module, model, SMALL, questions=("q1_to_d",), progress=False)
+    assert "to_d is not defined" in answers["questions"]["q1_to_d"]["errors"]["check"]
+
+
+def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference):
+    def generate_inpainting_mask(reference, start, end):
+        while True:
+            pass
+
+    answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL,
+                       time_limit_s=0.5, progress=False)
+    assert "time limit" in answers["questions"]["q2_mask"]["errors"]["check_a"]
+    assert _same(answers, small_reference, "q5_style_transfer")
+
+
+def test_misbehaving_code_cannot_change_other_answers(model, small_reference, tmp_path):
+    """Seeding, printing, input(), chdir and thread changes in one function stay inside its case."""
+    solutions = fresh_solutions()
+    bind_globals(solutions, model)
+
+    def generate_inpainting_mask(reference, mask_start_s, mask_end_s):
+        torch.manual_seed(12345)
+        print("debug " * 10_000)
+        os.chdir(tmp_path)
+        torch.set_num_threads(2)
+        try:
+            input("press enter")
+        except EOFError:
+            pass
+        return solutions.generate_inpainting_mask(reference, mask_start_s, mask_end_s)
+
+    cwd = os.getcwd()
+    answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL, progress=False)
+    assert os.getcwd() == cwd
+    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS)
+    assert len(answers["questions"]["q2_mask"]["output"]["check_a"]) <= 2000
+
+
+def test_answers_hold_only_plain_data(solution_answers):
+    from hw4.safe_pickle import validate_answers
+
+    validate_answers(solution_answers)
+    meta = solution_answers["meta"]
+    assert meta["cases_version"] == C.GRADED.version and meta["model_id"].startswith("embedded:")
