@@ -1,0 +1,120 @@
+"""Grading: the solution gets full marks, each catalogued mistake costs its own question only and is named."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from autograder.diagnose import Diagnoser
+from autograder.grade import CannotGrade, format_table, grade, gradescope_results, load_points
+from autograder.mistakes import CATALOG, MISTAKES, VARIANTS
+from hw4 import cases as C
+from hw4.answers import generate
+
+LATER = {"q1_to_d": C.QUESTIONS[1:], "q1_sample": C.QUESTIONS[2:]}
+
+
+@pytest.fixture(scope="module")
+def catalog_answers(model, solution_answers):
+    """Every entry's answers: regenerated where the entry changes them, the solution's elsewhere."""
+    result = {}
+    for entry in CATALOG:
+        questions = (entry.question, *[q for q in LATER.get(entry.question, ()) if q != "q2_mask"])
+        answers = copy.deepcopy(solution_answers)
+        fresh = generate(entry.implementation(), model, questions=questions, progress=False)
+        answers["questions"].update(fresh["questions"])
+        result[entry.name] = answers
+    return result
+
+
+@pytest.fixture(scope="module")
+def diagnoser(model, catalog_answers):
+    diagnoser = Diagnoser("test-not-cached", model=model)
+    for entry in CATALOG:
+        for q in C.QUESTIONS:
+            diagnoser._answers[(entry.name, q)] = catalog_answers[entry.name]["questions"][q]["answers"]
+    return diagnoser
+
+
+def scores(report) -> dict[str, tuple[float, float]]:
+    return {q.question: (q.score, q.max_score) for q in report.questions}
+
+
+def test_points_add_up_to_100():
+    assert sum(load_points().values()) == 100
+
+
+def test_the_solution_gets_full_marks(solution_answers):
+    report = grade(solution_answers, solution_answers)
+    assert report.total == report.max_total == 100
+    assert format_table(report).splitlines()[-1] == "total: 100 / 100"
+
+
+@pytest.mark.parametrize("entry", MISTAKES, ids=lambda e: e.name)
+def test_each_mistake_costs_its_own_question_and_is_named(entry, catalog_answers, solution_answers, diagnoser):
+    report = grade(catalog_answers[entry.name], solution_answers, diagnoser=diagnoser)
+    got = scores(report)
+    own = next(q for q in report.questions if q.question == entry.question)
+    assert own.score < own.max_score
+    assert entry.feedback in own.feedback
+    for q, (score, max_score) in got.items():
+        if q != entry.question:
+            assert score == max_score, f"{q} lost points: {next(r.feedback for r in report.questions if r.question == q)}"
+
+
+@pytest.mark.parametrize("entry", VARIANTS, ids=lambda e: e.name)
+def test_accepted_variants_get_full_marks_with_a_note(entry, catalog_answers, solution_answers, diagnoser):
+    answers = catalog_answers[entry.name]
+    undiagnosed = grade(answers, solution_answers)
+    assert undiagnosed.total < 100, "the variant must really differ from the reference"
+    report = grade(answers, solution_answers, diagnoser=diagnoser)
+    assert report.total == 100
+    assert "Accepted" in next(q.feedback for q in report.questions if q.question == entry.question)
+
+
+def test_wrong_metadata_is_refused_in_words(solution_answers):
+    for key, value, words in [("model_id", "sao:stabilityai/stable-audio-open-1.0", "model"),
+                              ("cases_version", "0000", "graded cases"),
+                              ("format", "hw4-answers/0", "another version")]:
+        answers = copy.deepcopy(solution_answers)
+        answers["meta"][key] = value
+        with pytest.raises(CannotGrade, match=words):
+            grade(answers, solution_answers)
+    with pytest.raises(CannotGrade, match="does not hold homework answers"):
+        grade([1, 2, 3], solution_answers)
+
+
+def test_broken_answers_are_graded_question_by_question(solution_answers):
+    answers = copy.deepcopy(solution_answers)
+    q = answers["questions"]
+    del q["q1_to_d"]
+    q["q2_mask"]["answers"]["one_to_two"] = q["q2_mask"]["answers"]["one_to_two"][..., :10]
+    q["q3_inpaint"]["answers"]["chord_middle"] = q["q3_inpaint"]["answers"]["chord_middle"].astype(np.float16)
+    q["q3_inpaint"]["answers"]["drums_start"] = q["q3_inpaint"]["answers"]["drums_start"].astype(np.int64)
+    q["q4_variable_inpaint"]["answers"]["defaults"] = np.full((1, 64, 128), np.nan, dtype=np.float32)
+    q["q4_variable_inpaint"]["answers"]["early_window"] = [1.0, 2.0]
+    q["q5_style_transfer"]["answers"]["chord_to_guitar"] = q["q5_style_transfer"]["answers"]["chord_to_guitar"] * 1j
+    q["q5_style_transfer"]["errors"] = {"drums_to_bass": "RuntimeError: shapes do not match"}
+    del q["q5_style_transfer"]["answers"]["drums_to_bass"]
+    q["extra"] = {"answers": {}}
+    report = grade(answers, solution_answers)
+    by_q = {r.question: r for r in report.questions}
+    reasons = {c.name: c.reason for r in report.questions for c in r.cases if not c.passed}
+    assert by_q["q1_to_d"].score == 0 and "no answers" in by_q["q1_to_d"].feedback
+    assert by_q["q1_sample"].score == by_q["q1_sample"].max_score
+    assert "shape" in reasons["one_to_two"]
+    assert "float16" in reasons["chord_middle"] and "int64" in reasons["drums_start"]
+    assert "NaN" in reasons["defaults"] and "list" in reasons["early_window"]
+    assert "complex" in reasons["chord_to_guitar"] and "RuntimeError" in reasons["drums_to_bass"]
+    assert any("extra" in n for n in report.notes)
+    assert 0 < report.total < 100
+
+
+def test_gradescope_results_follow_the_schema(solution_answers):
+    results = gradescope_results(grade(solution_answers, solution_answers))
+    assert results["score"] == 100 and len(results["tests"]) == len(C.QUESTIONS)
+    for test in results["tests"]:
+        assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
+    assert gradescope_results(None, "No homework4.pkl was submitted.")["score"] == 0

@@ -1,0 +1,88 @@
+"""The notebooks: generated from the one copy of the solutions, clean, and executable headless offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from hw4.colab import colab_url
+from solutions.build import RUNNER, STUB, build_all, function_sources, source_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.ipynb")
+                   if not {".venv", "build", ".ipynb_checkpoints"} & set(p.relative_to(ROOT).parts))
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300) -> nbformat.NotebookNode:
+    """Run ``nb`` top to bottom in a fresh kernel (one thread, offline); raises on a cell error."""
+    os.environ.update(OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", MPLBACKEND="Agg",
+                      PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def text_output(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_generated_files_are_up_to_date():
+    """The committed stub, runner badges and self-check data equal what the solutions generate."""
+    assert build_all(check=True) == []
+
+
+def test_stub_holds_no_solution_code():
+    assert "BEGIN SOLUTION" not in STUB.read_text() and "END SOLUTION" not in STUB.read_text()
+    stub = "\n".join(c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "code")
+    for name, source in function_sources().items():
+        for line in source.splitlines():
+            body = line.strip()
+            if body.startswith(("x = ", "return (x", "mask[", "k = int", "denoised = ", "noised_reference")):
+                assert body not in stub, f"{name}: {body}"
+    assert stub.count("raise NotImplementedError()") == 6
+
+
+@pytest.mark.parametrize("path", COMMITTED)
+def test_committed_notebooks_carry_no_outputs(path):
+    nb = json.loads((ROOT / path).read_text())
+    assert all(not c.get("outputs") and not c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", ["notebooks/homework4_stub.ipynb", "runner.ipynb"])
+def test_notebooks_open_in_colab_from_a_badge(path):
+    first = nbformat.read(ROOT / path, as_version=4).cells[0].source
+    assert f"({colab_url(path)})" in first and "colab-badge.svg" in first
+
+
+def test_solution_notebook_runs_and_every_self_check_passes(tmp_path):
+    out = text_output(execute(source_notebook(), tmp_path))
+    assert out.count("PASS") == 6, out
+    assert "FAIL" not in out and "TODO" not in out
+
+
+def test_stub_notebook_runs_and_reports_todo(tmp_path):
+    out = text_output(execute(nbformat.read(STUB, as_version=4), tmp_path))
+    assert out.count("TODO") == 6, out
+    assert "Traceback" not in out
+
+
+def test_runner_notebook_writes_the_pickle_from_a_converted_notebook(tmp_path, solution_answers):
+    from hw4.safe_pickle import load_answers
+
+    nbformat.write(source_notebook(), tmp_path / "homework4_stub.ipynb")
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "script", "--log-level=WARN",
+                    str(tmp_path / "homework4_stub.ipynb")], check=True)
+    shutil.copy(RUNNER, tmp_path / "runner.ipynb")
+    execute(nbformat.read(tmp_path / "runner.ipynb", as_version=4), tmp_path)
+    answers = load_answers(tmp_path / "homework4.pkl")
+    for question, entry in solution_answers["questions"].items():
+        assert answers["questions"][question]["answers"].keys() == entry["answers"].keys()
+        for name, value in entry["answers"].items():
+            assert (answers["questions"][question]["answers"][name] == value).all()
