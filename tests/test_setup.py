@@ -1,0 +1,78 @@
+"""Setup files agree with each other, and the hw4 command answers users in sentences."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hw4.cli import main
+from hw4.colab import NODEPS_FALLBACK, nodeps_requirements
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip().strip('"'))[0].lower().replace("_", "-")
+
+
+def _setup_pins() -> dict[str, str]:
+    line = next(l for l in (ROOT / "scripts" / "setup.sh").read_text().splitlines() if "torch==" in l)
+    pins = [p.strip("'\"") for p in line.split() if "==" in p]
+    return {_name(p): p for p in pins}
+
+
+def test_environment_yml_agrees_with_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = [l.strip()[2:].strip().strip('"') for l in (ROOT / "environment.yml").read_text().splitlines()
+           if l.startswith("      - ")]
+    pins = _setup_pins()
+    expected = {_name(d): pins.get(_name(d), d) for d in project}
+    assert {_name(e): e for e in env} == expected
+
+
+def test_setup_pins_torch_with_matching_audio_and_vision():
+    assert _setup_pins() == {"torch": "torch==2.9.1", "torchvision": "torchvision==0.24.1", "torchaudio": "torchaudio==2.9.*"}
+
+
+def test_nodeps_pins_are_one_list():
+    assert tuple(nodeps_requirements()) == NODEPS_FALLBACK
+
+
+def test_readme_opens_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", readme, re.S)
+    assert blocks[0].strip() == "bash scripts/setup.sh && .venv/bin/hw4 demo"
+    assert blocks[1].strip() == "bash scripts/setup.sh && bash scripts/test.sh"
+    assert "bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_cli_reports_unusable_input_in_one_sentence(tmp_path, capsys):
+    empty = tmp_path / "homework4.pkl"
+    empty.write_bytes(b"")
+    assert main(["grade", str(empty)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hw4 grade: ") and "empty" in err and "\n" not in err
+    assert main(["answers", str(tmp_path / "nothing.py"), "-o", str(tmp_path / "x.pkl")]) == 2
+    assert "Could not find" in capsys.readouterr().err
+
+
+def test_cli_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "hw4", "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("answers", "grade", "grade-all", "references", "gradescope", "release", "build-notebooks", "demo"):
+        assert command in out
+
+
+@pytest.mark.parametrize("model", ["sao"])
+def test_answers_with_sao_but_no_access_fails_cleanly(tmp_path, monkeypatch, capsys, model):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    submission = ROOT / "solutions" / "homework4.py"
+    assert main(["answers", str(submission), "-o", str(tmp_path / "x.pkl"), "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "HF_TOKEN" in err and "Traceback" not in err
