@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from hw4.cli import main
 from hw4.colab import NODEPS_FALLBACK, nodeps_requirements
