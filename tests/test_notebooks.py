@@ -86,3 +86,9 @@ def test_runner_notebook_writes_the_pickle_from_a_converted_notebook(tmp_path, s
         assert answers["questions"][question]["answers"].keys() == entry["answers"].keys()
         for name, value in entry["answers"].items():
             assert (answers["questions"][question]["answers"][name] == value).all()
+
+
+def test_readme_badge_comes_from_the_one_setting():
+    from hw4.colab import badge_markdown
+
+    assert badge_markdown("notebooks/homework4_stub.ipynb") in (ROOT / "README.md").read_text()

@@ -1,0 +1,55 @@
+"""The reference cache: used only under the key of everything it depends on, rebuilt when damaged."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from autograder import references as R
+from hw4 import cases as C
+
+
+def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
+    base = R.reference_key()
+    assert R.reference_key() == base
+    copy = tmp_path / "homework4.py"
+    shutil.copy(R.solutions.__file__, copy)
+    copy.write_text(copy.read_text() + "\n# edited\n")
+    monkeypatch.setattr(R.solutions, "__file__", str(copy))
+    assert R.reference_key() != base
+    monkeypatch.undo()
+    fewer = C.CaseSet({q: C.GRADED[q][:2] for q in C.QUESTIONS})
+    assert R.reference_key(cases=fewer) != base
+    assert R.reference_key("sao") != base
+    monkeypatch.setattr(R, "_library_versions", lambda: "torch=0.0")
+    assert R.reference_key() != base
+
+
+def test_cache_is_built_once_then_read_without_the_model(tmp_path, monkeypatch, model, solution_answers):
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
+    built = R.load_references(model=model)
+    path = R.cache_path("references", R.reference_key())
+    assert path.exists() and Path(tmp_path) in path.parents
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr("hw4.model.load_model", no_model)
+    monkeypatch.setattr(R, "build_references", no_model)
+    again = R.load_references()
+    for q in C.QUESTIONS:
+        for name, value in solution_answers["questions"][q]["answers"].items():
+            assert np.array_equal(built["questions"][q]["answers"][name], value)
+            assert np.array_equal(again["questions"][q]["answers"][name], value)
+
+
+def test_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, model):
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
+    path = R.cache_path("references", R.reference_key())
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x80\x04garbage")
+    rebuilt = R.load_references(model=model)
+    assert set(rebuilt["questions"]) == set(C.QUESTIONS)
+    assert R.cached("references", R.reference_key()) is not None
