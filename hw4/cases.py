@@ -50,8 +50,8 @@ class SampleCase:
     name: str
     prompt: str
     seed: int
-    steps: int = DEFAULT_STEPS
-    cfg_scale: float = DEFAULT_CFG_SCALE
+    steps: int = field(default=DEFAULT_STEPS, kw_only=True)
+    cfg_scale: float = field(default=DEFAULT_CFG_SCALE, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -65,32 +65,22 @@ class MaskCase:
 
 
 @dataclass(frozen=True)
-class InpaintCase:
+class InpaintCase(SampleCase):
     """Inpainting frames ``[start_frame, end_frame)`` of ``clip`` with ``prompt``; Q4 adds a paint window."""
 
-    name: str
-    prompt: str
-    seed: int
     clip: str
     start_frame: int
     end_frame: int
     paint_start: int | None = None
     paint_end: int | None = None
-    steps: int = DEFAULT_STEPS
-    cfg_scale: float = DEFAULT_CFG_SCALE
 
 
 @dataclass(frozen=True)
-class StyleCase:
+class StyleCase(SampleCase):
     """Style transfer from ``clip`` towards ``prompt`` at ``strength``."""
 
-    name: str
-    prompt: str
-    seed: int
     clip: str
     strength: float
-    steps: int = DEFAULT_STEPS
-    cfg_scale: float = DEFAULT_CFG_SCALE
 
 
 @dataclass(frozen=True)
