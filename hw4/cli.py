@@ -114,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     p = add("answers", cmd_answers, "Write homework4.pkl from a converted notebook (.py) or the .ipynb.")
     p.add_argument("submission", help="homework4_stub.py (from `jupyter nbconvert --to script`) or the .ipynb")
     p.add_argument("-o", "--output", default="homework4.pkl")
-    p.add_argument("--time-limit", type=float, default=120.0, help="seconds per case (default 120)")
+    p.add_argument("--time-limit", type=float, help="seconds per case (default 120 with the embedded model)")
     p.add_argument("-q", "--quiet", action="store_true")
     model_option(p)
 
