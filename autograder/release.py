@@ -1,0 +1,246 @@
+"""``hw4 release``: write the student bundle, everything a student needs and nothing that solves the homework.
+
+The bundle holds the stub notebook, ``runner.ipynb``, the runtime package ``hw4`` (with
+the embedded model and the self-check data), the environment files, ``scripts/setup.sh``,
+a student README and a ``pyproject.toml`` that packages ``hw4`` only. The ``solutions``
+and ``autograder`` packages stay behind, so the bundle can neither show the solutions nor
+rebuild the reference answers. Given a repository and/or branch, the notebooks' Colab
+badges and setup cells, and the bundle's ``hw4/colab.py`` (``REPOSITORY``/``BRANCH``, the
+one setting), point at the student repository instead of this one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from hw4.cli import UserError
+from hw4.colab import badge_markdown, with_badge
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ("notebooks/homework4_stub.ipynb", "runner.ipynb")
+COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
+PACKAGE = "hw4"
+REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
+                       "embedded/model_config.json")
+SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
+SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
+STAFF_REQUIREMENTS = ("nbgrader",)
+DESCRIPTION = "Homework 4: sampling from Stable Audio Open - student runtime"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9_./-]+$")
+GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n"
+
+
+class ReleaseError(UserError):
+    """The bundle cannot be written; the message says why in one sentence."""
+
+
+# ----------------------------------------------------------------------------------------- settings
+
+
+def _setting(colab_source: str, name: str) -> str:
+    found = re.findall(rf'^{name} = "([^"\n]*)"$', colab_source, flags=re.M)
+    if len(found) != 1:
+        raise ReleaseError(f'hw4/colab.py must define {name} = "..." exactly once on its own line.')
+    return found[0]
+
+
+def rewrite_colab(colab_source: str, repository: str | None, branch: str | None) -> str:
+    """``hw4/colab.py`` with its ``REPOSITORY``/``BRANCH`` lines set to ``repository``/``branch`` (when given)."""
+    for name, value in (("REPOSITORY", repository), ("BRANCH", branch)):
+        _setting(colab_source, name)
+        if value is not None:
+            colab_source = re.sub(rf'^{name} = "[^"\n]*"$', lambda _, n=name, v=value: f"{n} = {json.dumps(v)}",
+                                  colab_source, flags=re.M)
+    return colab_source
+
+
+def _check_target(repository: str | None, branch: str | None) -> None:
+    if repository is not None and not NAME_PATTERN.match(repository):
+        raise ReleaseError(f"--repository must look like OWNER/REPO, not {repository!r}.")
+    if branch is not None and (not BRANCH_PATTERN.match(branch) or ".." in branch):
+        raise ReleaseError(f"--branch {branch!r} is not a plain git branch name.")
+
+
+# ---------------------------------------------------------------------------------------- notebooks
+
+
+def _suite_url(repository: str, branch: str) -> str:
+    return f"git+https://github.com/{repository}@{branch}"
+
+
+def rewrite_notebook(notebook: dict, path: str, repository: str | None, branch: str | None,
+                     source_repository: str, source_branch: str) -> dict:
+    """The notebook ``path`` for students: badges (and the setup cell's pip URL) point at the target repository,
+    and code cells carry no outputs."""
+    target_repository, target_branch = repository or source_repository, branch or source_branch
+    old_url, new_url = _suite_url(source_repository, source_branch), _suite_url(target_repository, target_branch)
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") == "markdown":
+            text = with_badge(text, path, target_repository, target_branch)
+        elif cell.get("cell_type") == "code":
+            text = text.replace(old_url, new_url)
+            cell["outputs"], cell["execution_count"] = [], None
+        cell["source"] = text.splitlines(keepends=True) if isinstance(source, list) else text
+    return notebook
+
+
+# -------------------------------------------------------------------------------------- pyproject
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[\n" + "".join(f"    {_toml_value(v)},\n" for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dump_toml(data: dict, prefix: str = "") -> str:
+    """A small TOML writer for pyproject data: tables of strings, numbers, booleans and arrays of them."""
+    lines = []
+    plain = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if prefix and (plain or not tables):
+        lines.append(f"[{prefix}]")
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in plain.items()]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    for key, table in tables.items():
+        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
+        text += ("\n" if text else "") + dump_toml(table, name)
+    return text
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def bundle_pyproject(pyproject: dict) -> dict:
+    """The bundle's pyproject: the repository's, packaging ``hw4`` only, without the staff-only extras."""
+    project = dict(pyproject["project"])
+    project["description"] = DESCRIPTION
+    extras = {}
+    for name, requirements in project.get("optional-dependencies", {}).items():
+        kept = [r for r in requirements if _requirement_name(r) not in STAFF_REQUIREMENTS]
+        if kept:
+            extras[name] = kept
+    project["optional-dependencies"] = extras
+    if not extras:
+        del project["optional-dependencies"]
+    setuptools = {"packages": {"find": {"include": [f"{PACKAGE}*"]}}}
+    package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
+    if PACKAGE in package_data:
+        setuptools["package-data"] = {PACKAGE: list(package_data[PACKAGE])}
+    return {"build-system": pyproject["build-system"], "project": project, "tool": {"setuptools": setuptools}}
+
+
+# ------------------------------------------------------------------------------------------- README
+
+
+def student_readme(repository: str | None, branch: str | None) -> str:
+    """The student README: set up, work in the notebook, make ``homework4.pkl``, submit."""
+    stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    return f"""# Homework 4: sampling from Stable Audio Open
+
+{stub}
+
+You write the samplers of a latent diffusion model: the ODE derivative, an Euler sampler,
+inpainting masks, inpainting, and style transfer. Everything runs on a CPU with a small embedded
+model, so you need neither a GPU nor a Hugging Face account (the real Stable Audio Open is optional).
+
+## Set up
+
+- **Colab:** click the badge above. The notebook's first cell installs what it needs.
+- **Your own machine:** `bash scripts/setup.sh` creates `.venv` and installs everything
+  (or, with conda: `conda env create -f environment.yml`, then the two `pip` lines at the top of that file).
+  Then `source .venv/bin/activate` and `jupyter lab`.
+
+## Work
+
+1. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
+2. Run the self-check cell after each question: `check(...)` prints PASS, or FAIL with a hint.
+   The self-checks use small cases; the grader uses others, so passing them is necessary, not sufficient.
+
+## Make your answers file
+
+1. Save the notebook, then convert it: `jupyter nbconvert --to script notebooks/homework4_stub.ipynb`
+   (on Colab: File > Download > Download .py). This gives `homework4_stub.py`.
+2. Run `runner.ipynb` (or `hw4 answers homework4_stub.py`); on Colab, open it with {runner}
+   and upload `homework4_stub.py` in the Files sidebar first. It imports only your definitions (nothing else
+   in the file runs), answers the graded cases and writes `homework4.pkl`, with a line per question.
+
+## Submit
+
+Upload **both** `homework4_stub.py` and `homework4.pkl` to Gradescope. The grade comes from
+`homework4.pkl`; the `.py` is re-run to check that it produces the same answers.
+"""
+
+
+# ------------------------------------------------------------------------------------------- bundle
+
+
+def _inputs(root: Path) -> None:
+    missing = [p for p in (*NOTEBOOKS, *COPIED, "pyproject.toml") if not (root / p).is_file()]
+    missing += [f"{PACKAGE}/{p}" for p in REQUIRED_IN_PACKAGE if not (root / PACKAGE / p).is_file()]
+    if missing:
+        raise ReleaseError(f"Cannot write the student bundle: {', '.join(missing)} missing under {root} "
+                           f"(run `hw4 build-notebooks` first).")
+
+
+def _ignore(_folder: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in SKIPPED or n.endswith(SKIPPED_SUFFIXES) or n.endswith(".egg-info")}
+
+
+def write_release(output_dir: str | Path, repository: str | None = None, branch: str | None = None,
+                  root: str | Path = REPO) -> Path:
+    """Write the student bundle into ``output_dir`` (made if needed) from the repository at ``root``.
+
+    Only the bundle's own paths are replaced; anything else in ``output_dir`` (a ``.git``
+    folder, say) is left alone. Returns ``output_dir``.
+    """
+    _check_target(repository, branch)
+    root, out = Path(root).resolve(), Path(output_dir).resolve()
+    if out == root or root / PACKAGE in (out, *out.parents):
+        raise ReleaseError(f"Write the student bundle to a folder of its own, not to {out}.")
+    _inputs(root)
+    colab_source = (root / PACKAGE / "colab.py").read_text()
+    source_repository, source_branch = _setting(colab_source, "REPOSITORY"), _setting(colab_source, "BRANCH")
+    pyproject = bundle_pyproject(tomllib.loads((root / "pyproject.toml").read_text()))
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / PACKAGE, ignore_errors=True)
+    shutil.copytree(root / PACKAGE, out / PACKAGE, ignore=_ignore)
+    (out / PACKAGE / "colab.py").write_text(rewrite_colab(colab_source, repository, branch))
+    for name in COPIED:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, out / name)
+    for name in NOTEBOOKS:
+        notebook = json.loads((root / name).read_text())
+        notebook = rewrite_notebook(notebook, name, repository, branch, source_repository, source_branch)
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+    (out / "pyproject.toml").write_text(dump_toml(pyproject))
+    (out / "README.md").write_text(student_readme(repository or source_repository, branch or source_branch))
+    if not (out / ".gitignore").exists():
+        (out / ".gitignore").write_text(GITIGNORE)
+    return out
