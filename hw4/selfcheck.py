@@ -49,8 +49,8 @@ def expected_answers() -> dict:
     return load_answers(EXPECTED_FILE)
 
 
-def check(*functions: Callable, show: bool = True) -> bool:
-    """Check homework functions (e.g. ``check(to_d)``) on small cases; print PASS/FAIL with a hint."""
+def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
+    """Check homework functions on the self-check cases; one ``(message, passed)`` per question."""
     from .answers import generate
 
     implementation = SimpleNamespace(**{fn.__name__: fn for fn in functions})
@@ -60,13 +60,13 @@ def check(*functions: Callable, show: bool = True) -> bool:
         raise ValueError(f"check() takes the homework functions themselves ({names}).")
     answers = generate(implementation, _embedded_model(), C.SELF_CHECK, questions=questions, progress=False)
     expected = expected_answers()
-    ok = True
-    for q in questions:
-        line, passed = _verdict(q, answers["questions"][q], expected["questions"][q]["answers"])
-        ok &= passed
-        if show:
-            print(line)
-    return ok
+    return [_verdict(q, answers["questions"][q], expected["questions"][q]["answers"]) for q in questions]
+
+
+def check(*functions: Callable) -> None:
+    """Check homework functions (e.g. ``check(to_d)``) on small cases and print PASS, FAIL (with a hint) or TODO."""
+    for message, _ in run_checks(*functions):
+        print(message)
 
 
 def _verdict(question: str, got: dict, expected: dict) -> tuple[str, bool]:
