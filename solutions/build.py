@@ -142,7 +142,8 @@ def build_all(check: bool = False) -> list[str]:
     stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
     selfcheck = selfcheck_answers()
-    if not SELFCHECK_DATA.exists() or not same_answers(load_answers(SELFCHECK_DATA), selfcheck):
+    selfcheck_stale = not SELFCHECK_DATA.exists() or not same_answers(load_answers(SELFCHECK_DATA), selfcheck)
+    if selfcheck_stale:
         stale.append(str(SELFCHECK_DATA.relative_to(ROOT)))
     if check:
         return stale
@@ -150,6 +151,7 @@ def build_all(check: bool = False) -> list[str]:
         nbformat.write(nb, path)
     SOLUTION_NOTEBOOK.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(source, SOLUTION_NOTEBOOK)
-    SELFCHECK_DATA.parent.mkdir(parents=True, exist_ok=True)
-    dump_answers(selfcheck, SELFCHECK_DATA)
+    if selfcheck_stale:  # rewritten only when its arrays change, so the binary file does not churn in git
+        SELFCHECK_DATA.parent.mkdir(parents=True, exist_ok=True)
+        dump_answers(selfcheck, SELFCHECK_DATA)
     return stale
