@@ -1,0 +1,205 @@
+"""``autograder.batch.grade_all``: a whole class folder, graded in worker processes into a resumable CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+import pickle
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import batch
+from hw4 import cases as C
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "solutions" / "homework4.py"
+STUDENTS = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")
+
+
+class Exploit:
+    """Unpickling this with the standard pickle module would run a shell command."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames) == batch.COLUMNS
+        return list(reader)
+
+
+@pytest.fixture(scope="module")
+def solution_pickle(tmp_path_factory) -> Path:
+    """The solutions run as a student submission by the runner; written once per session (the file is the cache,
+    shared with the other module that needs it) and never modified by a test."""
+    from hw4.runner import write_answers
+
+    path = tmp_path_factory.getbasetemp() / "hw4-solution-answers" / "homework4.pkl"
+    if not path.is_file():
+        path.parent.mkdir(exist_ok=True)
+        write_answers(SOLUTION, path, progress=False, quiet=True)  # written atomically
+    return path
+
+
+@pytest.fixture(scope="module")
+def class_folder(solution_pickle, model, tmp_path_factory) -> dict:
+    """One folder per kind of submission a course sees, in the layouts a Gradescope export has."""
+    from autograder.mistakes import CATALOG
+    from hw4.answers import generate
+    from hw4.safe_pickle import dump_answers
+
+    base = tmp_path_factory.mktemp("class")
+    folder = base / "submissions"
+    marker = base / "exploit-ran"
+    data = solution_pickle.read_bytes()
+
+    (folder / "alice").mkdir(parents=True)  # correct, with the code next to it
+    (folder / "alice" / "homework4.pkl").write_bytes(data)
+    shutil.copy(SOLUTION, folder / "alice" / "homework4_stub.py")
+    (folder / "bob" / "submission_9").mkdir(parents=True)  # a catalogued mistake, one folder deeper
+    entry = next(e for e in CATALOG if e.name == "mask_inverted")
+    dump_answers(generate(entry.implementation(), model, progress=False), folder / "bob" / "submission_9" / "homework4.pkl")
+    (folder / "carol.pkl").write_bytes(data)  # a bare file: the student is its stem
+    (folder / "dave").mkdir()
+    (folder / "dave" / "homework4.pkl").write_bytes(b"")  # empty
+    (folder / "erin").mkdir()
+    (folder / "erin" / "homework4.pkl").write_bytes(data[: len(data) // 2])  # truncated
+    (folder / "frank").mkdir()
+    (folder / "frank" / "homework4_stub.py").write_text("# forgot the pickle\n")  # no homework4.pkl
+    (folder / "mallory").mkdir()
+    (folder / "mallory" / "homework4.pkl").write_bytes(pickle.dumps(Exploit(f"touch {marker}")))
+    (folder / "submission_metadata.yml").write_text("not a student\n")  # Gradescope's export index
+    return {"folder": folder, "marker": marker, "base": base}
+
+
+@pytest.fixture(scope="module")
+def first_run(class_folder) -> dict:
+    csv_path = class_folder["base"] / "grades.csv"
+    summary = batch.grade_all(class_folder["folder"], csv_path, jobs=2)
+    return {"summary": summary, "csv": csv_path, "rows": read_csv(csv_path)}
+
+
+def test_one_row_per_student_with_scores_and_statuses(first_run, class_folder):
+    rows = {r["student"]: r for r in first_run["rows"]}
+    assert [r["student"] for r in first_run["rows"]] == sorted(STUDENTS)  # one row each, sorted
+    assert first_run["summary"] == f"graded 7 students (3 graded, 4 errors) -> {first_run['csv']}"
+    for good in ("alice", "carol"):
+        assert rows[good]["status"] == "graded" and rows[good]["total"] == "100" and rows[good]["message"] == ""
+    bob = rows["bob"]
+    assert bob["status"] == "graded" and bob["max_total"] == "100" and bob["total"] == "85"
+    assert bob["q2_mask"] == "0"  # only Q2 lost its points
+    assert all(bob[q] == rows["alice"][q] for q in C.QUESTIONS if q != "q2_mask")
+    assert bob["message"].startswith("Q2 generate_inpainting_mask:") and "inverted" in bob["message"]
+    assert " | " not in bob["message"]
+    for broken, why in (("dave", "empty"), ("erin", "incomplete"), ("frank", "no homework4.pkl found"),
+                        ("mallory", "refused")):
+        row = rows[broken]
+        assert row["status"] == "error" and row["total"] == "0", row
+        assert all(row[q] == "0" for q in C.QUESTIONS)
+        assert why in row["message"], row["message"]
+    assert not class_folder["marker"].exists()  # the malicious pickle was refused, never executed
+
+
+def test_resume_grades_only_the_missing_students(first_run, class_folder, tmp_path, monkeypatch):
+    rows = first_run["rows"]
+    csv_path = tmp_path / "grades.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=batch.COLUMNS)
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["student"] not in ("bob", "mallory"))
+        handle.write("mallory,0,100,0")  # an interrupted run: half of the last row, no newline
+    graded: list[list[str]] = []
+    original = batch.grade_students
+
+    def spy(students, *args, **kwargs):
+        graded.append([s.id for s in students])
+        return original(students, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "grade_students", spy)
+    summary = batch.grade_all(class_folder["folder"], csv_path, jobs=2)
+    assert graded == [["bob", "mallory"]]  # the others were not graded again
+    assert read_csv(csv_path) == rows  # and the CSV is whole again, sorted, as if never interrupted
+    assert "5 rows kept from an earlier run, 2 graded now" in summary and "1 damaged rows" in summary
+    assert not class_folder["marker"].exists()
+
+    graded.clear()
+    batch.grade_all(class_folder["folder"], csv_path, jobs=2)  # nothing left to do
+    assert graded == [[]]
+    assert read_csv(csv_path) == rows
+
+
+def test_foreign_csv_is_not_overwritten(class_folder, tmp_path):
+    csv_path = tmp_path / "other.csv"
+    csv_path.write_text("name,grade\nalice,A\n")
+    with pytest.raises(batch.BatchError, match="not a grades file"):
+        batch.grade_all(class_folder["folder"], csv_path)
+    assert csv_path.read_text() == "name,grade\nalice,A\n"
+
+
+def test_find_students_layouts(tmp_path):
+    (tmp_path / "zoe" / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "zoe" / "deep" / "er" / "homework4.pkl").write_bytes(b"x")
+    (tmp_path / "zoe" / "notes.pkl").write_bytes(b"x")  # homework4.pkl wins over other pickles
+    (tmp_path / "yan").mkdir()
+    (tmp_path / "yan" / "answers.pkl").write_bytes(b"x")  # the folder's only pickle
+    (tmp_path / "yan.pkl").write_bytes(b"x")  # same stem as a folder: both kept
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "README.md").write_text("x")
+    found = {s.id: s.pickle for s in batch.find_students(tmp_path)}
+    assert found == {"zoe": tmp_path / "zoe" / "deep" / "er" / "homework4.pkl",
+                     "yan": tmp_path / "yan" / "answers.pkl", "yan.pkl": tmp_path / "yan.pkl"}
+    with pytest.raises(FileNotFoundError):
+        batch.find_students(tmp_path / "missing")
+
+
+# -- a stand-in grader, to make workers hang, crash or fail on purpose (spawned workers import this module) ----
+
+
+class ScriptedGrader:
+    """Grades by the student's folder name: ``hang*`` never returns, ``crash*`` kills its process, ``boom*``
+    raises, anything else gets full marks."""
+
+    def grade_file(self, path):
+        from autograder.grade import QuestionResult, Report
+
+        name = Path(path).parent.name
+        if name.startswith("hang"):
+            while True:
+                time.sleep(1)
+        if name.startswith("crash"):
+            os._exit(3)
+        if name.startswith("boom"):
+            raise RuntimeError("the grader tripped")
+        return Report([QuestionResult(q, C.TITLES[q], 1.0, 1.0, "ok") for q in C.QUESTIONS])
+
+
+def scripted_grader(model_name: str) -> ScriptedGrader:
+    return ScriptedGrader()
+
+
+def test_hangs_and_crashes_cost_only_their_student(tmp_path):
+    folder = tmp_path / "class"
+    names = ("a_ok", "boom", "crash", "hang", "z_ok", "z_ok2")
+    for name in names:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "homework4.pkl").write_bytes(b"x")
+    csv_path = tmp_path / "grades.csv"
+    started = time.monotonic()
+    summary = batch.grade_all(folder, csv_path, jobs=2, per_student_timeout_s=3, grader_factory=scripted_grader)
+    assert time.monotonic() - started < 60
+    rows = {r["student"]: r for r in read_csv(csv_path)}
+    assert sorted(rows) == sorted(names)
+    for ok in ("a_ok", "z_ok", "z_ok2"):
+        assert rows[ok]["status"] == "graded" and rows[ok]["total"] == "6"
+    assert rows["hang"]["status"] == "error" and rows["hang"]["message"] == "timed out: grading took longer than 3 s"
+    assert rows["crash"]["status"] == "error" and "crashed (exit code 3)" in rows["crash"]["message"]
+    assert rows["boom"]["status"] == "error" and "RuntimeError: the grader tripped" in rows["boom"]["message"]
+    assert summary.startswith("graded 6 students (3 graded, 3 errors)")
