@@ -333,7 +333,7 @@ def write_rows(csv_path: Path, rows: Iterable[dict[str, str]]) -> None:
 
 def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str], model_name: str = "embedded",
               jobs: int = 2, per_student_timeout_s: float = 120, *,
-              grader_factory: Callable[[str], Any] = make_grader) -> str:
+              grader_factory: Callable[[str], Any] = make_grader, progress: bool = True) -> str:
     """Grade every student of ``directory`` into ``csv_path`` (resuming it if it exists); return a summary line.
 
     ``grader_factory(model_name)`` builds each worker's grader (anything with ``grade_file(path) -> Report``);
@@ -350,7 +350,10 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
         from .references import load_references
 
         load_references(model_name)  # build once here; the workers only read the cache
-    with csv_file.open("a", newline="", encoding="utf-8") as handle:
+    from tqdm.auto import tqdm
+
+    with csv_file.open("a", newline="", encoding="utf-8") as handle, \
+            tqdm(total=len(todo), unit="student", disable=not progress) as bar:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
 
         def record(row: dict[str, str]) -> None:
@@ -358,6 +361,7 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
             writer.writerow(row)
             handle.flush()
             os.fsync(handle.fileno())
+            bar.update(1)
 
         for student in todo:
             if student.pickle is None:
