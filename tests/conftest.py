@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "homework4.py"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -33,4 +36,16 @@ def isolated_cache(tmp_path_factory):
     """A reference cache private to this test session."""
     path = tmp_path_factory.mktemp("hw4-cache")
     os.environ["HW4_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def solution_pickle(tmp_path_factory) -> Path:
+    """The solutions run as a student submission through the runner: a homework4.pkl worth full marks.
+
+    Written once per session and never modified by a test."""
+    from hw4.runner import write_answers
+
+    path = tmp_path_factory.mktemp("solution-answers") / "homework4.pkl"
+    write_answers(SOLUTION, path, progress=False, quiet=True)
     return path

@@ -30,13 +30,8 @@ VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
 
 @pytest.fixture(scope="module")
-def correct_pickle(tmp_path_factory) -> Path:
-    """The solutions run through the student's runner: a homework4.pkl worth full marks (written once)."""
-    from hw4.runner import write_answers
-
-    path = tmp_path_factory.mktemp("answers") / "homework4.pkl"
-    write_answers(SOLUTIONS, path, progress=False, quiet=True)
-    return path
+def correct_pickle(solution_pickle) -> Path:
+    return solution_pickle
 
 
 @pytest.fixture(scope="module")

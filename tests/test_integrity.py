@@ -61,19 +61,6 @@ def to_d(x, sigma, denoised):
 
 
 @pytest.fixture(scope="module")
-def solution_pickle(tmp_path_factory) -> Path:
-    """The solutions run as a student submission by the runner; written once per session (the file is the cache,
-    shared with the other module that needs it) and never modified by a test."""
-    from hw4.runner import write_answers
-
-    path = tmp_path_factory.getbasetemp() / "hw4-solution-answers" / "homework4.pkl"
-    if not path.is_file():
-        path.parent.mkdir(exist_ok=True)
-        write_answers(SOLUTION, path, progress=False, quiet=True)  # written atomically
-    return path
-
-
-@pytest.fixture(scope="module")
 def other_pickle(solution_pickle, model, tmp_path_factory) -> Path:
     """The solution's answers with Q2 from the catalogue's ``mask_inverted`` implementation."""
     from autograder.mistakes import CATALOG
