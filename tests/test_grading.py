@@ -118,3 +118,13 @@ def test_gradescope_results_follow_the_schema(solution_answers):
     for test in results["tests"]:
         assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
     assert gradescope_results(None, "No homework4.pkl was submitted.")["score"] == 0
+
+
+def test_the_same_pickle_always_gets_the_same_report(solution_pickle, catalog_answers, solution_answers, diagnoser,
+                                                      tmp_path):
+    from hw4.safe_pickle import dump_answers, load_answers
+
+    path = tmp_path / "homework4.pkl"
+    dump_answers(catalog_answers["mask_rounded"], path)
+    first = grade(load_answers(path), solution_answers, diagnoser=diagnoser).to_dict()
+    assert grade(load_answers(path), solution_answers, diagnoser=diagnoser).to_dict() == first
