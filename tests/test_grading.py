@@ -120,8 +120,7 @@ def test_gradescope_results_follow_the_schema(solution_answers):
     assert gradescope_results(None, "No homework4.pkl was submitted.")["score"] == 0
 
 
-def test_the_same_pickle_always_gets_the_same_report(solution_pickle, catalog_answers, solution_answers, diagnoser,
-                                                      tmp_path):
+def test_the_same_pickle_always_gets_the_same_report(catalog_answers, solution_answers, diagnoser, tmp_path):
     from hw4.safe_pickle import dump_answers, load_answers
 
     path = tmp_path / "homework4.pkl"
