@@ -15,9 +15,9 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
     base = R.reference_key()
     assert R.reference_key() == base
     copy = tmp_path / "homework4.py"
-    shutil.copy(R.solutions.__file__, copy)
+    shutil.copy(R.SOLUTIONS_FILE, copy)
     copy.write_text(copy.read_text() + "\n# edited\n")
-    monkeypatch.setattr(R.solutions, "__file__", str(copy))
+    monkeypatch.setattr(R, "SOLUTIONS_FILE", copy)
     assert R.reference_key() != base
     monkeypatch.undo()
     fewer = C.CaseSet({q: C.GRADED[q][:2] for q in C.QUESTIONS})
