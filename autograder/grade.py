@@ -110,9 +110,11 @@ def _case_result(name: str, found: dict, errors: dict, expected) -> CaseResult:
 def _feedback(results: list[CaseResult], note: str | None) -> str:
     passed = sum(r.passed for r in results)
     head = f"{passed}/{len(results)} cases match"
-    if note:
-        return f"{head}. {note}"
     wrong = [r for r in results if not r.passed]
+    raised = [r for r in wrong if r.error is None]  # no comparable answer: an exception, a wrong shape, ...
+    if note:
+        also = f" Also, case '{raised[0].name}': {raised[0].reason}." if raised else ""
+        return f"{head}. {note}{also}"
     if not wrong:
         return head + "."
     return f"{head}; e.g. case '{wrong[0].name}': {wrong[0].reason}."

@@ -127,3 +127,12 @@ def test_the_same_pickle_always_gets_the_same_report(catalog_answers, solution_a
     dump_answers(catalog_answers["mask_rounded"], path)
     first = grade(load_answers(path), solution_answers, diagnoser=diagnoser).to_dict()
     assert grade(load_answers(path), solution_answers, diagnoser=diagnoser).to_dict() == first
+
+
+def test_feedback_names_the_mistake_and_a_crash_together(catalog_answers, solution_answers, diagnoser):
+    answers = copy.deepcopy(catalog_answers["to_d_sign_flipped"])
+    entry = answers["questions"]["q1_to_d"]
+    del entry["answers"]["batch2"]
+    entry["errors"]["batch2"] = "RuntimeError: The size of tensor a (128) must match (line 3: return x / sigma)"
+    feedback = grade(answers, solution_answers, diagnoser=diagnoser).questions[0].feedback
+    assert "sign flipped" in feedback and "case 'batch2': raised RuntimeError" in feedback
