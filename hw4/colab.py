@@ -43,6 +43,7 @@ COLAB_EXTRA_REQUIREMENTS = (
     "clean-fid",
     "clip-anytorch",
     "ftfy",
+    "setuptools<81",  # clip-anytorch (imported by k_diffusion) needs pkg_resources, gone from setuptools 81
     "nbformat",
     "nbclient",
 )
