@@ -76,3 +76,15 @@ def test_answers_with_sao_but_no_access_fails_cleanly(tmp_path, monkeypatch, cap
     assert main(["answers", str(submission), "-o", str(tmp_path / "x.pkl"), "--model", model]) == 2
     err = capsys.readouterr().err
     assert "HF_TOKEN" in err and "Traceback" not in err
+
+
+def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_path):
+    """Colab installs the suite from git as a wheel: the model, tokenizer and expected outputs must be in it."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
+    for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
+                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "autograder/points.json"):
+        assert needed in names
