@@ -7,6 +7,7 @@ the safe pickle writer, and tell the student what happened per question.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import cases as C
@@ -29,6 +30,16 @@ def find_submission(submission: str | Path) -> Path:
             return candidate
     raise SubmissionError(f"Could not find {submission}: convert your notebook with `jupyter nbconvert --to script "
                           f"homework4_stub.ipynb`, or pass the .py/.ipynb path.")
+
+
+def explain_skipped_names(answers: dict, skipped: list[str]) -> None:
+    """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = SAMPLE_RATE / 2048``)."""
+    for entry in answers["questions"].values():
+        for case, error in entry["errors"].items():
+            match = re.match(r"NameError: name '(\w+)' is not defined", error)
+            if match and any(re.search(rf"\b{match.group(1)}\s*=", line) for line in skipped):
+                entry["errors"][case] = (f"{error} - the top-level line that sets {match.group(1)} is not a plain "
+                                         f"constant, so the runner skipped it: compute it inside the function")
 
 
 def results_summary(answers: dict) -> str:
@@ -64,6 +75,7 @@ def write_answers(
     if not quiet:
         print(summary(report))
     answers = generate(report.module, loaded, C.GRADED, time_limit_s=time_limit_s, progress=progress)
+    explain_skipped_names(answers, report.skipped)
     dump_answers(answers, output)
     if not quiet:
         print(results_summary(answers))
