@@ -102,54 +102,47 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="hw4", description="Homework 4: sampling from Stable Audio Open.")
     sub = top.add_subparsers(dest="command", required=True)
 
-    def add(name: str, fn, help: str) -> argparse.ArgumentParser:
+    def add(name: str, fn, help: str, model: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(fn=fn)
+        if model:
+            p.add_argument("--model", choices=MODEL_CHOICES, default=EMBEDDED,
+                           help="embedded (offline stand-in, default) or sao (real weights; needs HF_TOKEN)")
         return p
-
-    def model_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", choices=MODEL_CHOICES, default=EMBEDDED,
-                       help="embedded (offline stand-in, default) or sao (real weights; needs HF_TOKEN)")
 
     p = add("answers", cmd_answers, "Write homework4.pkl from a converted notebook (.py) or the .ipynb.")
     p.add_argument("submission", help="homework4_stub.py (from `jupyter nbconvert --to script`) or the .ipynb")
     p.add_argument("-o", "--output", default="homework4.pkl")
     p.add_argument("--time-limit", type=float, help="seconds per case (default 120 with the embedded model)")
     p.add_argument("-q", "--quiet", action="store_true")
-    model_option(p)
 
     p = add("grade", cmd_grade, "Grade one homework4.pkl and print the table.")
     p.add_argument("pickle")
     p.add_argument("--submission", help="re-run this .py in a sandbox and check it reproduces the pickle")
     p.add_argument("--json", help="also write Gradescope's results.json here")
     p.add_argument("--no-diagnose", action="store_true", help="skip naming likely mistakes")
-    model_option(p)
 
     p = add("references", cmd_references, "Build (or find cached) the reference answers.")
     p.add_argument("--rebuild", action="store_true")
-    model_option(p)
 
     p = add("grade-all", cmd_grade_all, "Grade every submission under a folder and write a CSV.")
     p.add_argument("directory")
     p.add_argument("--csv", default="grades.csv")
     p.add_argument("--jobs", type=int, default=2)
-    model_option(p)
 
     p = add("gradescope", cmd_gradescope, "Build the Gradescope autograder zip.")
     p.add_argument("output", help="e.g. autograder.zip")
-    model_option(p)
 
-    p = add("release", cmd_release, "Write the student bundle (no solutions).")
+    p = add("release", cmd_release, "Write the student bundle (no solutions).", model=False)
     p.add_argument("output")
     p.add_argument("--repository", help="OWNER/REPO the Colab badges point at")
     p.add_argument("--branch", help="branch the Colab badges point at")
 
-    p = add("build-notebooks", cmd_build_notebooks, "Regenerate the stub notebook and self-check data.")
+    p = add("build-notebooks", cmd_build_notebooks, "Regenerate the stub notebook and self-check data.", model=False)
     p.add_argument("--check", action="store_true", help="only report whether they are up to date")
 
     p = add("demo", cmd_demo, "Build the solution as a submission, run the runner on it, grade it.")
     p.add_argument("--workdir", default="build/demo")
-    model_option(p)
     return top
 
 
