@@ -162,11 +162,6 @@ def run_case(implementation: Any, inputs: CaseInputs, question: str, case: Any,
             return None, describe_error(err), captured.getvalue()[:MAX_CAPTURED_OUTPUT]
 
 
-def missing_functions(implementation: Any, questions: tuple[str, ...] = C.QUESTIONS) -> list[str]:
-    """Names of homework functions the implementation does not define."""
-    return sorted({C.FUNCTIONS[q] for q in questions if not callable(getattr(implementation, C.FUNCTIONS[q], None))})
-
-
 def metadata(model_id: str, cases: C.CaseSet) -> dict:
     """What the grader checks before comparing: format, model, cases and library versions."""
     from importlib.metadata import version
