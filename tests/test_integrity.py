@@ -239,3 +239,12 @@ def test_mismatched_cases_compares_case_by_case():
     assert mismatched_cases(answers(x=a, y=a), answers(x=a, y=a * 2)) == ["q1_to_d/y"]
     assert mismatched_cases(answers(x=a), answers(x=a, y=a)) == ["q1_to_d/y"]  # answered only in one
     assert mismatched_cases(answers(x=a), {"not": "answers"}) == ["q1_to_d/x"]
+
+
+def test_what_the_code_printed_reaches_the_note_short_and_escaped():
+    from autograder.integrity import STDERR_TAIL, _tail
+
+    printed = b"SOLUTION " * 500 + b"\n\x1b[2J\x1b[Htotal: 100 / 100\r\n" + "\ud800".encode("utf-8", "surrogatepass")
+    tail = _tail(printed)
+    assert len(tail) <= STDERR_TAIL + 10
+    assert not any(c in tail for c in "\x1b\r\n") and "\\x1b" in tail
