@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import processes_with
 
 from autograder import sandbox
 from autograder.integrity import Integrity, mismatched_cases, verify
@@ -187,9 +188,9 @@ def test_hostile_code_in_the_sandbox_reaches_nothing_of_the_grader(verdicts):
     assert not verdicts["forged"].exists()
     marker = f"{MARKER}-{verdicts['forged'].stem}"
     deadline = time.monotonic() + 5
-    while _daemons(marker) and time.monotonic() < deadline:
+    while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _daemons(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_the_same_attacks_succeed_without_the_sandbox(verdicts):
@@ -197,19 +198,8 @@ def test_the_same_attacks_succeed_without_the_sandbox(verdicts):
     result, _ = verdicts["results"]["hostile_unsandboxed"]
     assert result.ok is False, result.message
     assert verdicts["forged_control"].exists()
-    for pid in _daemons(f"{MARKER}-control"):  # the control leaves its daemon behind: clean up
+    for pid in processes_with(f"{MARKER}-control"):  # the control leaves its daemon behind: clean up
         os.kill(pid, 9)
-
-
-def _daemons(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_a_failing_rerun_says_why(verdicts):

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import processes_with
 
 from autograder import sandbox
 
@@ -216,17 +217,6 @@ def test_file_size_is_limited(tmp_path, mechanism):
     assert outcome.returncode != 0 or int(out.split("megabytes ")[1].split()[0]) <= 16, out
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def test_a_double_forked_setsid_daemon_does_not_survive(tmp_path, mechanism):
     marker = f"hw4-daemon-marker-{os.getpid()}-{mechanism}"
     outcome, out = probe(tmp_path, f"""
@@ -241,7 +231,7 @@ def test_a_double_forked_setsid_daemon_does_not_survive(tmp_path, mechanism):
         print("daemon started")
         """, mechanism)
     assert "daemon started" in out, out
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_wall_clock_limit_ends_a_hang(tmp_path, mechanism):
