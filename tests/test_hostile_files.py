@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -35,13 +34,18 @@ class _SharedBuffer:
         return (_frombuffer, (self.raw, np.dtype("f4"), (len(self.raw) // 4,), "C"))
 
 
+# The child's own high-water mark (VmHWM; ru_maxrss would include the RSS of the test process it was forked from).
+MEASURED = ("import re, sys\nfrom hw4.cli import main\ncode = main(sys.argv[1:])\n"
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "print('peak-kb', hwm, file=sys.stderr)\nsys.exit(code)")
+
+
 def hw4_grade(path: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """``hw4 grade path`` in a child process: its result and the child's peak resident memory in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "-m", "hw4", "grade", str(path), *args], capture_output=True,
+    """``hw4 grade path`` in a fresh process: its result and that process's own peak resident memory in MB."""
+    done = subprocess.run([sys.executable, "-c", MEASURED, "grade", str(path), *args], capture_output=True,
                           timeout=300)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return done, max(peak, before) / 1024
+    peak_kb = int(done.stderr.rsplit(b"peak-kb ", 1)[1].split()[0])
+    return done, peak_kb / 1024
 
 
 def test_one_buffer_referenced_many_times_cannot_amplify_memory(tmp_path, isolated_cache, solution_pickle):
