@@ -61,16 +61,68 @@ def test_notebooks_open_in_colab_from_a_badge(path):
     assert f"({colab_url(path)})" in first and "colab-badge.svg" in first
 
 
-def test_solution_notebook_runs_and_every_self_check_passes(tmp_path):
-    out = text_output(execute(source_notebook(), tmp_path))
+def saved(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
+    """``nb`` saved as ``folder/homework4_stub.ipynb``, as a student's notebook is before its submission cell runs."""
+    nbformat.write(nb, folder / "homework4_stub.ipynb")
+    return nb
+
+
+def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(tmp_path):
+    out = text_output(execute(saved(source_notebook(), tmp_path), tmp_path))
     assert out.count("PASS") == 6, out
     assert "FAIL" not in out and "TODO" not in out
+    pickle, script = tmp_path / "homework4.pkl", tmp_path / "homework4_stub.py"
+    assert pickle.is_file() and script.is_file()
+    assert out.rstrip().endswith(f"Upload these two files to Gradescope:\n  {pickle.resolve()}\n  {script.resolve()}")
 
 
 def test_stub_notebook_runs_and_reports_todo(tmp_path):
-    out = text_output(execute(nbformat.read(STUB, as_version=4), tmp_path))
+    out = text_output(execute(saved(nbformat.read(STUB, as_version=4), tmp_path), tmp_path))
     assert out.count("TODO") == 6, out
     assert "Traceback" not in out
+
+
+def solution_fragments() -> set[str]:
+    """The solutions' expressions (every operator expression in a solution region), without spaces."""
+    import ast
+    import re
+    import textwrap
+
+    fragments = {"SAMPLE_RATE/model.pretransform.downsampling_ratio", "SAMPLE_RATE/downsampling_ratio",
+                 "denoised-x", "(x-denoised)/sigma", "*sigmas[i+1]", "sigmas[k:]"}
+    for source in function_sources().values():
+        body = textwrap.dedent(re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", source, re.S).group(1))
+        fragments |= {re.sub(r"\s+", "", ast.unparse(n)) for n in ast.walk(ast.parse(body)) if isinstance(n, ast.BinOp)}
+    return {f for f in fragments if len(f) >= 6}
+
+
+def test_the_notebook_and_its_feedback_do_not_give_the_solution_away():
+    """Prose, hints, code cells and every catalogue message hold none of the solutions' expressions."""
+    from hw4.catalogue import CATALOGUE
+
+    fragments = solution_fragments()
+    assert "x-denoised" in fragments and "transfer_strength*(len(sigmas)-1)" in fragments  # the test can fail
+    cells = [c.source for c in nbformat.read(STUB, as_version=4).cells]
+    texts = {"stub notebook": "\n".join(cells), **{m.name: m.feedback for m in CATALOGUE}}
+    for where, text in texts.items():
+        bare = "".join(text.split())
+        assert not [f for f in fragments if f in bare], where
+
+
+def test_every_question_has_two_folded_hints():
+    markdown = [c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "markdown"]
+    questions = [m for m in markdown if m.startswith(("### Q1.", "## Q2.", "## Q3.", "## Q4.", "## Q5."))]
+    assert len(questions) == 6
+    assert all(m.count("<details><summary>Hint 1</summary>") == 1 and m.count("<summary>Hint 2</summary>") == 1
+               for m in questions)
+
+
+@pytest.mark.parametrize("path", ["notebooks/homework4_stub.ipynb", "runner.ipynb"])
+def test_nbconvert_writes_a_python_script(path, tmp_path):
+    shutil.copy(ROOT / path, tmp_path / Path(path).name)
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "script", "--log-level=WARN",
+                    str(tmp_path / Path(path).name)], check=True)
+    assert (tmp_path / Path(path).with_suffix(".py").name).is_file()
 
 
 def test_runner_notebook_writes_the_pickle_from_a_converted_notebook(tmp_path, solution_answers):
