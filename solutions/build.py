@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -59,6 +61,23 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
                  "pygments_lexer": "ipython3"}
 
 
+def solution_fragments(path: Path = SOLUTIONS_SOURCE) -> set[str]:
+    """The solutions' expressions a student must not be shown, without spaces.
+
+    Every operator expression inside a solution region (six characters or more), except those the
+    student's skeleton shows anyway (e.g. ``len(sigmas) - 1`` in the loops).
+    """
+    text = path.read_text()
+    regions = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S)
+    skeleton = "".join(re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", "", text, flags=re.S).split())
+    fragments = {"SAMPLE_RATE/model.pretransform.downsampling_ratio", "SAMPLE_RATE/downsampling_ratio",
+                 "denoised-x", "(x-denoised)/sigma", "*sigmas[i+1]", "sigmas[k:]"}
+    for region in regions:
+        tree = ast.parse(textwrap.dedent(region))
+        fragments |= {"".join(ast.unparse(n).split()) for n in ast.walk(tree) if isinstance(n, ast.BinOp)}
+    return {f for f in fragments if len(f) >= 6 and f not in skeleton}
+
+
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop outputs and execution counts so committed notebooks stay diff-friendly; set the language metadata."""
     for cell in nb.cells:
@@ -81,10 +100,10 @@ def prepare(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
     return clean(nb)
 
 
-def source_notebook(template: Path = TEMPLATE) -> nbformat.NotebookNode:
+def source_notebook(template: Path = TEMPLATE, solutions: Path = SOLUTIONS_SOURCE) -> nbformat.NotebookNode:
     """The nbgrader source notebook: the template with each placeholder replaced by its solution function."""
     nb = prepare(nbformat.read(template, as_version=4), "notebooks/homework4_stub.ipynb")
-    sources = function_sources()
+    sources = function_sources(solutions)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
             name = cell.source.strip()[len(PLACEHOLDER):].strip()

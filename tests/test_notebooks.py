@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from hw4.colab import colab_url
-from solutions.build import RUNNER, STUB, build_all, function_sources, source_notebook
+from solutions.build import RUNNER, STUB, build_all, function_sources, solution_fragments, source_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.ipynb")
@@ -80,20 +80,6 @@ def test_stub_notebook_runs_and_reports_todo(tmp_path):
     out = text_output(execute(saved(nbformat.read(STUB, as_version=4), tmp_path), tmp_path))
     assert out.count("TODO") == 6, out
     assert "Traceback" not in out
-
-
-def solution_fragments() -> set[str]:
-    """The solutions' expressions (every operator expression in a solution region), without spaces."""
-    import ast
-    import re
-    import textwrap
-
-    fragments = {"SAMPLE_RATE/model.pretransform.downsampling_ratio", "SAMPLE_RATE/downsampling_ratio",
-                 "denoised-x", "(x-denoised)/sigma", "*sigmas[i+1]", "sigmas[k:]"}
-    for source in function_sources().values():
-        body = textwrap.dedent(re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", source, re.S).group(1))
-        fragments |= {re.sub(r"\s+", "", ast.unparse(n)) for n in ast.walk(ast.parse(body)) if isinstance(n, ast.BinOp)}
-    return {f for f in fragments if len(f) >= 6}
 
 
 def test_the_notebook_and_its_feedback_do_not_give_the_solution_away():
