@@ -42,9 +42,9 @@ def cmd_answers(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from .runner import submit
+    from .runner import write_answers
 
-    submit(args.notebook, model=args.model, progress=not args.quiet)
+    write_answers(args.notebook, output=None, model=args.model, progress=not args.quiet)
     return 0
 
 

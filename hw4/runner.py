@@ -110,6 +110,12 @@ def write_answers(
     return answers
 
 
-def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> dict:
-    """Convert the notebook and write ``homework4.pkl`` beside it: the notebook's last cell and ``hw4 submit``."""
-    return write_answers(notebook, output=None, model=model, progress=progress)
+def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> dict | None:
+    """The notebook's last cell: convert the notebook and write ``homework4.pkl`` beside it (one sentence on failure)."""
+    from .safe_pickle import AnswerFileError
+
+    try:
+        return write_answers(notebook, output=None, model=model, progress=progress)
+    except (SubmissionError, AnswerFileError) as err:
+        print(f"Nothing was written: {err}")
+        return None

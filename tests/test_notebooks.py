@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,39 @@ def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(
     assert out.rstrip().endswith(f"Upload these two files to Gradescope:\n  {pickle.resolve()}\n  {script.resolve()}")
 
 
+def test_mistakes_and_variants_filled_in_get_the_graders_verdict(tmp_path):
+    """to_d with its sign flipped, a rounded mask and Q4 noise drawn on every step, as a student would type them."""
+    nb = source_notebook()
+    edits = {
+        "to_d": ("return (x - denoised)", "return (denoised - x)"),
+        "generate_inpainting_mask": ("int(mask_", "round(mask_"),
+        "simple_sample_variable_inpaint": (
+            "        if paint_start <= i < paint_end:\n            noised_reference = reference + torch.randn_like(reference) * sigmas[i + 1]\n",
+            "        noised_reference = reference + torch.randn_like(reference) * sigmas[i + 1]\n        if paint_start <= i < paint_end:\n"),
+    }
+    for cell in nb.cells:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if name in edits:
+            old, new = edits[name]
+            assert old in cell.source, name
+            cell.source = cell.source.replace(old, new)
+    checks = [o.get("text", "") for c in execute(saved(nb, tmp_path), tmp_path).cells
+              if c.cell_type == "code" and c.source.startswith("check(") for o in c.outputs]
+    out = "\n".join(checks)
+    assert "FAIL  Q1 to_d" in out and "Likely mistake (to_d_sign_flipped)" in out, out
+    assert "FAIL  Q2 generate_inpainting_mask" in out and "Likely mistake (mask_rounded)" in out, out
+    for title in ("Q1 simple_sample", "Q3 simple_sample_inpaint", "Q4 simple_sample_variable_inpaint",
+                  "Q5 simple_sample_style_transfer"):
+        assert f"PASS  {title}" in out and "already counted in Q1 to_d" in out, out
+    assert out.count("PASS") == 4 and out.count("FAIL") == 2
+
+
+def test_every_demo_plays_the_reference_next_to_the_result():
+    code = [c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "code"]
+    demos = [c for c in code if "clip_latent(model" in c or "inpaint(denoiser" in c]
+    assert len(demos) == 4 and all('plots.listen(model, reference, title="reference: ' in c for c in demos)
+
+
 def test_stub_notebook_runs_and_reports_todo(tmp_path):
     out = text_output(execute(saved(nbformat.read(STUB, as_version=4), tmp_path), tmp_path))
     assert out.count("TODO") == 6, out
@@ -97,7 +131,7 @@ def test_the_notebook_and_its_feedback_do_not_give_the_solution_away():
 
 def test_every_question_has_two_folded_hints():
     markdown = [c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "markdown"]
-    questions = [m for m in markdown if m.startswith(("### Q1.", "## Q2.", "## Q3.", "## Q4.", "## Q5."))]
+    questions = [m for m in markdown if re.search(r"^#+ Q\d(\.\d)?\.? `", m, re.M)]
     assert len(questions) == 6
     assert all(m.count("<details><summary>Hint 1</summary>") == 1 and m.count("<summary>Hint 2</summary>") == 1
                for m in questions)
