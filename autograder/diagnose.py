@@ -7,6 +7,9 @@ The rule itself lives in ``hw4.judge`` and is shared with the notebook's ``check
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from hw4 import cases as C
 from hw4.catalogue import combo_key
 from hw4.judge import Diagnosis, explain
@@ -16,12 +19,23 @@ from .references import cached, store
 __all__ = ["Diagnoser", "Diagnosis"]
 
 
+def catalogue_version() -> str:
+    """A digest of the catalogue's code, so cached answers of an entry are rebuilt when its code changes."""
+    from hw4 import catalogue
+
+    from . import mistakes
+
+    sources = (Path(mistakes.__file__).read_bytes(), Path(catalogue.__file__).read_bytes())
+    return hashlib.sha256(b"\0".join(sources)).hexdigest()[:8]
+
+
 class Diagnoser:
     """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
     def __init__(self, key: str, model_name: str = "embedded", cases: C.CaseSet = C.GRADED, model=None):
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}
+        self._version = catalogue_version()
 
     @property
     def model(self):
@@ -36,7 +50,7 @@ class Diagnoser:
         names = (entry.name,) if hasattr(entry, "name") else tuple(entry)
         name = combo_key(names)
         if (name, question) not in self._answers:
-            kind = f"{name}.{question}"
+            kind = f"{name}.{question}.{self._version}"
             found = cached(kind, self.key)
             if found is None:
                 from hw4.answers import generate

@@ -69,3 +69,15 @@ def test_given_the_notebook_the_runner_writes_the_script_it_names(tmp_path, caps
     script, pickle = tmp_path / "homework4_stub.py", tmp_path / "homework4.pkl"
     assert script.is_file() and pickle.is_file()
     assert out.rstrip().endswith(f"{pickle.resolve()}\n  {script.resolve()}")
+
+
+def test_submit_without_a_notebook_says_so_in_one_sentence(tmp_path, monkeypatch, capsys):
+    from hw4.cli import main
+    from hw4.runner import submit
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["submit"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hw4 submit: Could not find homework4_stub.ipynb") and "Traceback" not in err
+    assert submit() is None and capsys.readouterr().out.startswith("Nothing was written: Could not find")
+    assert list(tmp_path.iterdir()) == []
