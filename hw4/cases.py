@@ -149,7 +149,7 @@ GRADED = CaseSet({
         StyleCase("arp_to_pads", "dreamy synth pads", 403, "bass_arpeggio", 0.45),
         StyleCase("sweep_to_snare", "snare roll", 404, "sweep", 0.6),
         StyleCase("bells_to_piano", "calm piano melody", 405, "bells", 0.75),
-        StyleCase("rain_to_thunder", "thunder and wind", 406, "rain", 0.9),
+        StyleCase("rain_to_thunder", "thunder and wind", 406, "rain", 0.93),  # int(.93 * 51) != int(.93 * 50)
         StyleCase("full_strength", "jazz", 407, "chord", 1.0),
         StyleCase("zero_strength", "jazz", 408, "drums", 0.0),
     ),
@@ -162,5 +162,7 @@ SELF_CHECK = CaseSet({
     "q2_mask": (MaskCase("check_a", "chord", 1.0, 2.0), MaskCase("check_b", "drums", 3.0, 7.0)),
     "q3_inpaint": (InpaintCase("check", "calm piano melody", 3, "chord", 30, 70, steps=8),),
     "q4_variable_inpaint": (InpaintCase("check", "calm piano melody", 4, "bells", 30, 70, 2, 5, steps=8),),
-    "q5_style_transfer": (StyleCase("check", "snare roll", 5, "drums", 0.4, steps=8),),
+    # Two strengths, so that a rounded start index, one scaled by len(sigmas) and a reversed one all differ.
+    "q5_style_transfer": (StyleCase("check_a", "snare roll", 5, "drums", 0.7, steps=8),
+                          StyleCase("check_b", "snare roll", 6, "chord", 0.8, steps=8)),
 })

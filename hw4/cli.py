@@ -1,4 +1,4 @@
-"""The ``hw4`` command: ``answers`` for students; ``grade``, ``grade-all``, ``references``, ``gradescope``,
+"""The ``hw4`` command: ``submit`` and ``answers`` for students; ``grade``, ``grade-all``, ``references``, ``gradescope``,
 ``release``, ``build-notebooks`` and ``demo`` for course staff.
 
 Every subcommand is a thin wrapper over a Python function of the same job. Errors a
@@ -38,6 +38,13 @@ def cmd_answers(args: argparse.Namespace) -> int:
 
     write_answers(args.submission, args.output, model=args.model, time_limit_s=args.time_limit,
                   progress=not args.quiet, quiet=args.quiet)
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .runner import write_answers
+
+    write_answers(args.notebook, output=None, model=args.model, progress=not args.quiet)
     return 0
 
 
@@ -116,6 +123,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="homework4.pkl")
     p.add_argument("--time-limit", type=float, help="seconds per case (default 120 with the embedded model)")
     p.add_argument("-q", "--quiet", action="store_true")
+
+    p = add("submit", cmd_submit, "Convert your notebook to .py and write homework4.pkl beside it, in one step.")
+    p.add_argument("notebook", nargs="?", default="homework4_stub.ipynb",
+                   help="your notebook (default: homework4_stub.ipynb here or in notebooks/)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = add("grade", cmd_grade, "Grade one homework4.pkl and print the table.")
     p.add_argument("pickle")

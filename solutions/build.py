@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -53,11 +55,37 @@ def function_sources(path: Path = SOLUTIONS_SOURCE) -> dict[str, str]:
     return sources
 
 
+# Complete, so that `jupyter nbconvert --to script` writes a .py (with only "name" it writes a .txt).
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
+
+
+def solution_fragments(path: Path = SOLUTIONS_SOURCE) -> set[str]:
+    """The solutions' expressions a student must not be shown, without spaces.
+
+    Every operator expression inside a solution region (six characters or more), except those the
+    student's skeleton shows anyway (e.g. ``len(sigmas) - 1`` in the loops).
+    """
+    text = path.read_text()
+    regions = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S)
+    skeleton = "".join(re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", "", text, flags=re.S).split())
+    fragments = {"SAMPLE_RATE/model.pretransform.downsampling_ratio", "SAMPLE_RATE/downsampling_ratio",
+                 "denoised-x", "(x-denoised)/sigma", "*sigmas[i+1]", "sigmas[k:]"}
+    for region in regions:
+        tree = ast.parse(textwrap.dedent(region))
+        fragments |= {"".join(ast.unparse(n).split()) for n in ast.walk(tree) if isinstance(n, ast.BinOp)}
+    return {f for f in fragments if len(f) >= 6 and f not in skeleton}
+
+
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs and execution counts so committed notebooks stay diff-friendly."""
+    """Drop outputs and execution counts so committed notebooks stay diff-friendly; set the language metadata."""
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    nb.metadata["language_info"] = nbformat.from_dict(LANGUAGE_INFO)
+    nb.metadata["kernelspec"] = nbformat.from_dict({"display_name": "Python 3", "language": "python",
+                                                    "name": "python3"})
     return nb
 
 
@@ -72,10 +100,10 @@ def prepare(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
     return clean(nb)
 
 
-def source_notebook(template: Path = TEMPLATE) -> nbformat.NotebookNode:
+def source_notebook(template: Path = TEMPLATE, solutions: Path = SOLUTIONS_SOURCE) -> nbformat.NotebookNode:
     """The nbgrader source notebook: the template with each placeholder replaced by its solution function."""
     nb = prepare(nbformat.read(template, as_version=4), "notebooks/homework4_stub.ipynb")
-    sources = function_sources()
+    sources = function_sources(solutions)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
             name = cell.source.strip()[len(PLACEHOLDER):].strip()
@@ -106,35 +134,57 @@ def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def selfcheck_answers() -> dict:
-    """The self-check cases answered by the solutions on the embedded model."""
-    from autograder.mistakes import fresh_solutions
+    """The self-check cases answered by the solutions and, under ``catalogue``, by every catalogue combination.
+
+    A combination is stored for a question only where its answers differ from those of its entries that belong
+    to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing.
+    """
+    from autograder.mistakes import fresh_solutions, implementation
     from hw4.answers import generate
-    from hw4.cases import SELF_CHECK
+    from hw4.cases import QUESTIONS, SELF_CHECK
+    from hw4.catalogue import BY_NAME, combo_key, combos_for
     from hw4.model import load_model
 
     model, _ = load_model("embedded")
-    return generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+    data = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+    catalogue: dict[str, dict] = {}
+    for index, question in enumerate(QUESTIONS):
+        own = lambda combo, q=question: tuple(n for n in combo if BY_NAME[n].question == q)  # noqa: E731
+        # The question's own combinations first: an earlier mistake that changes nothing here falls back to them.
+        for combo in sorted(combos_for(question, QUESTIONS[:index]), key=lambda c: own(c) != c):
+            found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
+            answers = found["questions"][question]["answers"]
+            fallback = catalogue.get(combo_key(own(combo)), {}).get(question, data["questions"][question]["answers"])
+            if not _same_arrays(answers, fallback):
+                catalogue.setdefault(combo_key(combo), {})[question] = answers
+    data["catalogue"] = catalogue
+    return data
 
 
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
-    """Whether two notebooks have the same cells (types and sources)."""
-    return [(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
+    """Whether two notebooks have the same cells (types and sources) and language metadata."""
+    return ([(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
+            and a.metadata.get("language_info") == b.metadata.get("language_info"))
+
+
+def _same_arrays(a: dict, b: dict) -> bool:
+    """Whether two ``{case: array}`` dicts hold the same cases with arrays the grader would call equal."""
+    from hw4.compare import compare
+
+    return a.keys() == b.keys() and all(compare(a[k], b[k]).passed for k in a)
 
 
 def same_answers(a: dict, b: dict) -> bool:
-    """Whether two answers dicts answer the same cases with arrays the grader would call equal.
+    """Whether two answers dicts (with their ``catalogue`` sections) hold arrays the grader would call equal.
 
     Within ``hw4.compare``'s tolerance, not bit for bit: the committed data was made on one CPU and is
     checked on others, whose float32 sums differ in the last bits.
     """
-    from hw4.compare import compare
-
     qa, qb = a["questions"], b["questions"]
-    return qa.keys() == qb.keys() and all(
-        qa[q]["answers"].keys() == qb[q]["answers"].keys()
-        and all(compare(qa[q]["answers"][k], qb[q]["answers"][k]).passed for k in qa[q]["answers"])
-        for q in qa
-    )
+    ca, cb = a.get("catalogue", {}), b.get("catalogue", {})
+    return (qa.keys() == qb.keys() and all(_same_arrays(qa[q]["answers"], qb[q]["answers"]) for q in qa)
+            and ca.keys() == cb.keys()
+            and all(ca[k].keys() == cb[k].keys() and all(_same_arrays(ca[k][q], cb[k][q]) for q in ca[k]) for k in ca))
 
 
 def build_all(check: bool = False) -> list[str]:
