@@ -1,6 +1,6 @@
 """``hw4 release``: write the student bundle, everything a student needs and nothing that solves the homework.
 
-The bundle holds the stub notebook, ``runner.ipynb``, the runtime package ``hw4`` (with
+The bundle holds the lecture lab and the stub notebook, ``runner.ipynb``, the runtime package ``hw4`` (with
 the embedded model and the self-check data), the environment files, ``scripts/setup.sh``,
 a student README and a ``pyproject.toml`` that packages ``hw4`` only. The ``solutions``
 and ``autograder`` packages stay behind, so the bundle can neither show the solutions nor
@@ -25,7 +25,7 @@ except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("notebooks/homework4_stub.ipynb", "runner.ipynb")
+NOTEBOOKS = ("notebooks/lab_stub.ipynb", "notebooks/homework4_stub.ipynb", "runner.ipynb")  # the lab comes first
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
 REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
@@ -158,11 +158,14 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 
 def student_readme(repository: str | None, branch: str | None) -> str:
-    """The student README: set up, work in the notebook, make ``homework4.pkl``, submit."""
-    stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    """The student README: set up, start with the lab, work in the notebook, make ``homework4.pkl``, submit."""
+    lab, stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
     return f"""# Homework 4: sampling from Stable Audio Open
 
-{stub}
+**Start here:** the lecture lab, {lab} (`notebooks/lab_stub.ipynb`), takes the model apart
+piece by piece and has its own self-checks; it is not graded.
+
+Then the homework: {stub}
 
 You write the samplers of a latent diffusion model: the ODE derivative, an Euler sampler,
 inpainting masks, inpainting, and style transfer. Everything runs on a CPU with a small embedded
@@ -170,15 +173,16 @@ model, so you need neither a GPU nor a Hugging Face account (the real Stable Aud
 
 ## Set up
 
-- **Colab:** click the badge above. The notebook's first cell installs what it needs.
+- **Colab:** click a badge above (the lab's first). Each notebook's first cell installs what it needs.
 - **Your own machine:** `bash scripts/setup.sh` creates `.venv` and installs everything
   (or, with conda: `conda env create -f environment.yml`, then the two `pip` lines at the top of that file).
   Then `source .venv/bin/activate` and `jupyter lab`.
 
 ## Work
 
-1. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
-2. Run the self-check cell after each question: `check(...)` prints PASS, or FAIL with a hint.
+1. Run `notebooks/lab_stub.ipynb` from top to bottom, filling in its six small functions.
+2. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
+3. Run the self-check cell after each question: `check(...)` prints PASS, or FAIL with a hint.
    The self-checks use small cases; the grader uses others, so passing them is necessary, not sufficient.
 
 ## Make your answers file

@@ -16,7 +16,7 @@ from .compare import TOLERANCE, compare
 from .safe_pickle import load_answers
 
 EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "selfcheck.pkl"
-QUESTION_OF = {fn: q for q, fn in C.FUNCTIONS.items()}
+QUESTION_OF = {fn: q for q, fn in C.ALL_FUNCTIONS.items()}
 HINTS = {
     "q1_to_d": "The derivative is (x - denoised) / sigma, with sigma reshaped to broadcast over x's trailing "
                "dimensions (k_diffusion.utils.append_dims).",
@@ -45,8 +45,13 @@ def _embedded_model():
 
 
 def expected_answers() -> dict:
-    """The shipped expected outputs of the self-check cases."""
-    return load_answers(EXPECTED_FILE)
+    """The shipped expected outputs of the self-check cases (the homework's and the lab's)."""
+    from .lab_checks import EXPECTED_FILE as LAB_EXPECTED_FILE
+
+    expected = load_answers(EXPECTED_FILE)
+    if LAB_EXPECTED_FILE.exists():
+        expected["questions"].update(load_answers(LAB_EXPECTED_FILE)["questions"])
+    return expected
 
 
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
@@ -58,7 +63,7 @@ def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     if not questions:
         names = ", ".join(C.FUNCTIONS.values())
         raise ValueError(f"check() takes the homework functions themselves ({names}).")
-    answers = generate(implementation, _embedded_model(), C.SELF_CHECK, questions=questions, progress=False)
+    answers = generate(implementation, _embedded_model(), C.ALL_SELF_CHECKS, questions=questions, progress=False)
     expected = expected_answers()
     return [_verdict(q, answers["questions"][q], expected["questions"][q]["answers"]) for q in questions]
 
@@ -70,17 +75,23 @@ def check(*functions: Callable) -> None:
 
 
 def _verdict(question: str, got: dict, expected: dict) -> tuple[str, bool]:
-    title = C.TITLES[question]
+    title = C.ALL_TITLES[question]
     errors = got["errors"]
     if errors:
         first = next(iter(errors.values()))
         if first.startswith("not implemented"):
             return f"TODO  {title}: not implemented yet.", False
-        return f"FAIL  {title}: {first}\n      Hint: {HINTS[question]}", False
+        return f"FAIL  {title}: {first}\n      Hint: {_hint(question)}", False
     verdicts = [compare(got["answers"].get(name), value) for name, value in expected.items()]
     worst = max((v.error for v in verdicts if v.error is not None), default=None)
     size = f"relative error {worst:.1e}" if worst is not None else "no comparable output"
     if all(v.passed for v in verdicts):
         return f"PASS  {title}: {len(verdicts)}/{len(verdicts)} checks ({size}, tolerance {TOLERANCE:.0e}).", True
     reason = next(v.reason for v in verdicts if not v.passed)
-    return f"FAIL  {title}: {reason}.\n      Hint: {HINTS[question]}", False
+    return f"FAIL  {title}: {reason}.\n      Hint: {_hint(question)}", False
+
+
+def _hint(question: str) -> str:
+    from .lab_checks import HINTS as LAB_HINTS
+
+    return HINTS.get(question) or LAB_HINTS[question]
