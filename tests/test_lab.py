@@ -95,8 +95,10 @@ def test_lab_solution_runs_and_every_check_passes(tmp_path):
     out = text_output(execute(lab_source(), tmp_path))
     assert out.count("PASS") == 6, out
     assert "FAIL" not in out and "TODO" not in out and "first" not in out
-    [difference] = re.findall(r"relative difference from the model's guidance: (\S+)", out)
-    assert float(difference) < 1e-4, "cfg_combine must reproduce the model's own guidance"
+    [guidance] = re.findall(r"relative difference from the model's guidance: (\S+)", out)
+    assert float(guidance) < 1e-4, "cfg_combine must reproduce the model's own guidance"
+    [library] = re.findall(r"relative difference from generate_diffusion_cond: (\S+)", out)
+    assert float(library) < 1e-4, "sampling by hand must reproduce the library's one call"
 
 
 def test_lab_stub_runs_top_to_bottom(tmp_path):
