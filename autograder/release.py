@@ -29,7 +29,7 @@ NOTEBOOKS = ("notebooks/lab_stub.ipynb", "notebooks/homework4_stub.ipynb", "runn
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
 REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
-                       "embedded/model_config.json")
+                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl")
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
 STAFF_REQUIREMENTS = ("nbgrader",)

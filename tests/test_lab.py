@@ -137,3 +137,15 @@ def test_release_ships_the_lab_first_with_its_badge_on_the_released_repository(b
     code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
     assert not any(line in code for line in solution_lines())
     assert not (bundle / "solutions").exists()
+
+
+def test_lab_helpers(model):
+    from hw4 import lab
+
+    assert lab.device_for("embedded") == "cpu"
+    assert lab.sample_size(model, 6.0) == 129 * 2048 and lab.sample_size(model, 0.0) == 2048
+    player = lab.play(torch.full((1, 2, 4096), 3.0), 44100, "loud")
+    assert player.rate == 44100 and "loud" in player._repr_html_()
+    schedules = {"a": torch.tensor([10.0, 1.0, 0.0]), "b": torch.tensor([5.0, 0.0])}
+    assert lab.plot_schedules(schedules).axes[0].get_yscale() == "log"
+    assert len(lab.plot_curves(torch.arange(3), {"x": torch.arange(3)}, "t", "x", "y").axes[0].lines) == 1
