@@ -1,7 +1,8 @@
 """Self-checks for the notebook: ``check(to_d)`` runs small cases and prints PASS or FAIL with a hint.
 
 The expected outputs ship in ``hw4/data/selfcheck.pkl`` (written from the solutions by
-``hw4 build-selfcheck``; a test proves they match). Checks always use the embedded
+``hw4 build-selfcheck``; a test proves they match); the lecture lab's, in ``hw4/data/lab_selfcheck.pkl``,
+are checked by the same code (its cases: ``hw4.cases.LAB_CHECK``). Checks always use the embedded
 model on the CPU, so they take seconds whichever model the notebook samples with.
 """
 
@@ -61,8 +62,8 @@ def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     implementation = SimpleNamespace(**{fn.__name__: fn for fn in functions})
     questions = tuple(QUESTION_OF[fn.__name__] for fn in functions if fn.__name__ in QUESTION_OF)
     if not questions:
-        names = ", ".join(C.FUNCTIONS.values())
-        raise ValueError(f"check() takes the homework functions themselves ({names}).")
+        names = ", ".join(C.ALL_FUNCTIONS.values())
+        raise ValueError(f"check() takes the notebook's functions themselves ({names}).")
     answers = generate(implementation, _embedded_model(), C.ALL_SELF_CHECKS, questions=questions, progress=False)
     expected = expected_answers()
     return [_verdict(q, answers["questions"][q], expected["questions"][q]["answers"]) for q in questions]
