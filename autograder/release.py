@@ -1,7 +1,8 @@
 """``hw4 release``: write the student bundle, everything a student needs and nothing that solves the homework.
 
-The bundle holds the stub notebook (always generated afresh from the template and
-``solutions/``, never the working tree's copy, which a TA may have saved solved), ``runner.ipynb``, the runtime package ``hw4`` (with
+The bundle holds the lecture lab and the stub notebook (both always generated afresh from their templates and
+``solutions/``, never the working tree's copies, which a TA may have saved solved), ``runner.ipynb``, the runtime
+package ``hw4`` (with
 the embedded model and the self-check data), the environment files, ``scripts/setup.sh``,
 a student README and a ``pyproject.toml`` that packages ``hw4`` only. The ``solutions``
 and ``autograder`` packages stay behind, so the bundle can neither show the solutions nor
@@ -28,13 +29,15 @@ except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
 
 REPO = Path(__file__).resolve().parents[1]
 STUB = "notebooks/homework4_stub.ipynb"
-NOTEBOOKS = (STUB, "runner.ipynb")
-TEMPLATE = "notebooks/template/homework4.ipynb"
-SOLUTIONS = "solutions/homework4.py"
+LAB_STUB = "notebooks/lab_stub.ipynb"
+NOTEBOOKS = (LAB_STUB, STUB, "runner.ipynb")  # the lab comes first
+# Each student notebook is generated from its template and solutions: (stub, template, solutions).
+GENERATED = ((STUB, "notebooks/template/homework4.ipynb", "solutions/homework4.py"),
+             (LAB_STUB, "notebooks/template/lab.ipynb", "solutions/lab.py"))
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
 REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
-                       "embedded/model_config.json")
+                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl")
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
 STAFF_REQUIREMENTS = ("nbgrader",)
@@ -163,11 +166,14 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 
 def student_readme(repository: str | None, branch: str | None) -> str:
-    """The student README: set up, work in the notebook, make ``homework4.pkl``, submit."""
-    stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    """The student README: set up, start with the lab, work in the notebook, make ``homework4.pkl``, submit."""
+    lab, stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
     return f"""# Homework 4: sampling from Stable Audio Open
 
-{stub}
+**Start here:** the lecture lab, {lab} (`notebooks/lab_stub.ipynb`), takes the model apart
+piece by piece and has its own self-checks; it is not graded.
+
+Then the homework: {stub}
 
 You write the samplers of a latent diffusion model: the ODE derivative, an Euler sampler,
 inpainting masks, inpainting, and style transfer. Everything runs on a CPU with a small embedded
@@ -175,15 +181,16 @@ model, so you need neither a GPU nor a Hugging Face account (the real Stable Aud
 
 ## Set up
 
-- **Colab:** click the badge above. The notebook's first cell installs what it needs.
+- **Colab:** click a badge above (the lab's first). Each notebook's first cell installs what it needs.
 - **Your own machine:** `bash scripts/setup.sh` creates `.venv` and installs everything
   (or, with conda: `conda env create -f environment.yml`, then the two `pip` lines at the top of that file).
   Then `source .venv/bin/activate` and `jupyter lab`.
 
 ## Work
 
-1. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
-2. Run the self-check cell after each question: `check(...)` prints PASS, TODO, or FAIL naming the mistake when
+1. Run `notebooks/lab_stub.ipynb` from top to bottom, filling in its six small functions.
+2. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
+3. Run the self-check cell after each question: `check(...)` prints PASS, TODO, or FAIL naming the mistake when
    the course knows it. The self-checks use small cases and judge them as the grader does; the grader uses
    others, so passing them is necessary, not sufficient.
 
@@ -204,7 +211,8 @@ that it produces the same answers.
 
 
 def _inputs(root: Path) -> None:
-    missing = [p for p in (*NOTEBOOKS, *COPIED, TEMPLATE, SOLUTIONS, "pyproject.toml") if not (root / p).is_file()]
+    sources = [path for _, *paths in GENERATED for path in paths]
+    missing = [p for p in (*NOTEBOOKS, *COPIED, *sources, "pyproject.toml") if not (root / p).is_file()]
     missing += [f"{PACKAGE}/{p}" for p in REQUIRED_IN_PACKAGE if not (root / PACKAGE / p).is_file()]
     if missing:
         raise ReleaseError(f"Cannot write the student bundle: {', '.join(missing)} missing under {root} "
@@ -215,13 +223,14 @@ def _ignore(_folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n in SKIPPED or n.endswith(SKIPPED_SUFFIXES) or n.endswith(".egg-info")}
 
 
-def student_notebook(root: Path) -> dict:
-    """The stub notebook generated from ``root``'s template and solutions (nbgrader removes the solutions)."""
+def student_notebook(root: Path, stub: str, template: str, solutions: str) -> dict:
+    """The student notebook ``stub`` generated from ``root``'s template and solutions (nbgrader removes them)."""
     import nbformat
 
-    from solutions.build import generate_stub, source_notebook
+    from solutions.build import ROOT, generate_stub, source_notebook
 
-    return json.loads(nbformat.writes(generate_stub(source_notebook(root / TEMPLATE, root / SOLUTIONS))))
+    source = source_notebook(root / template, ROOT / stub, root / solutions)
+    return json.loads(nbformat.writes(generate_stub(source, ROOT / stub)))
 
 
 def _package_texts(root: Path) -> dict[str, str]:
@@ -240,7 +249,7 @@ def refuse_solution_code(texts: dict[str, str], root: Path) -> None:
     """Raise ``ReleaseError`` when any of ``texts`` (path -> text) holds one of the solutions' expressions."""
     from solutions.build import solution_fragments
 
-    fragments = solution_fragments(root / SOLUTIONS)
+    fragments = {f for _, _, solutions in GENERATED for f in solution_fragments(root / solutions)}
     for name, text in texts.items():
         bare = "".join(text.split())
         found = sorted(f for f in fragments if f in bare)
@@ -265,7 +274,7 @@ def write_release(output_dir: str | Path, repository: str | None = None, branch:
     source_repository, source_branch = _setting(colab_source, "REPOSITORY"), _setting(colab_source, "BRANCH")
     pyproject = bundle_pyproject(tomllib.loads((root / "pyproject.toml").read_text()))
     notebooks = {name: json.loads((root / name).read_text()) for name in NOTEBOOKS}
-    notebooks[STUB] = student_notebook(root)
+    notebooks.update({stub: student_notebook(root, stub, *sources) for stub, *sources in GENERATED})
     written = {name: json.dumps(rewrite_notebook(nb, name, repository, branch, source_repository, source_branch),
                                 indent=1, ensure_ascii=False) + "\n" for name, nb in notebooks.items()}
     refuse_solution_code({**_package_texts(root), **{n: (root / n).read_text() for n in COPIED}, **written}, root)

@@ -4,8 +4,10 @@ The verdict follows the grader's rule (``hw4.judge``): the same comparison, the 
 accepted variants, the same cascade (a mistake in ``to_d``/``simple_sample`` counts in
 Q1 only) and the same catalogue names. What the solutions and every catalogue entry
 answer on these cases ships as arrays in ``hw4/data/selfcheck.pkl`` (written by
-``hw4 build-notebooks``; a test proves they are up to date). Checks always use the
-embedded model on the CPU, so they take seconds whichever model the notebook samples with.
+``hw4 build-notebooks``; a test proves they are up to date). The lecture lab's functions are
+checked by the same code against ``hw4/data/lab_selfcheck.pkl`` (cases ``hw4.cases.LAB_CHECK``; the lab
+has no catalogue, so a wrong answer gets the function's hint). Checks always use the embedded model on the
+CPU, so they take seconds whichever model the notebook samples with.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .judge import explain
 from .safe_pickle import load_answers
 
 EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "selfcheck.pkl"
-QUESTION_OF = {fn: q for q, fn in C.FUNCTIONS.items()}
+QUESTION_OF = {fn: q for q, fn in C.ALL_FUNCTIONS.items()}
 UNKNOWN = "Not a mistake the course has catalogued: see the hints under the question."
 
 
@@ -35,8 +37,13 @@ def _embedded_model():
 
 @cache
 def expected_answers() -> dict:
-    """The shipped self-check data: the solutions' answers, and under ``catalogue`` each catalogue combination's."""
-    return load_answers(EXPECTED_FILE)
+    """The shipped self-check data: the solutions' answers (the homework's and the lab's), and under
+    ``catalogue`` each catalogue combination's."""
+    from .lab_checks import EXPECTED_FILE as LAB_EXPECTED_FILE
+
+    expected = load_answers(EXPECTED_FILE)
+    expected["questions"].update(load_answers(LAB_EXPECTED_FILE)["questions"])
+    return expected
 
 
 def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
@@ -68,13 +75,24 @@ def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...])
 
 
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
-    """Check homework functions on the self-check cases; one ``(message, passed)`` per question."""
-    from .answers import generate
-
+    """Check notebook functions on the self-check cases; one ``(message, passed)`` per question."""
     questions = tuple(QUESTION_OF[fn.__name__] for fn in functions if getattr(fn, "__name__", None) in QUESTION_OF)
     if not questions:
-        names = ", ".join(C.FUNCTIONS.values())
-        raise ValueError(f"check() takes the homework functions themselves ({names}).")
+        names = ", ".join(C.ALL_FUNCTIONS.values())
+        raise ValueError(f"check() takes the notebook's functions themselves ({names}).")
+    verdicts = {}
+    homework = tuple(q for q in questions if q in C.QUESTIONS)
+    if homework:
+        verdicts.update(_homework_verdicts(functions, homework))
+    lab = tuple(q for q in questions if q not in C.QUESTIONS)
+    if lab:
+        verdicts.update(_lab_verdicts(functions, lab))
+    return [verdicts[q] for q in questions]
+
+
+def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    from .answers import generate
+
     implementation = _implementation(functions, questions)
     ran = tuple(q for q in C.QUESTIONS if C.FUNCTIONS[q] in vars(implementation))
     answers = generate(implementation, _embedded_model(), C.SELF_CHECK, questions=ran, progress=False)["questions"]
@@ -82,7 +100,23 @@ def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     results = {q: _results(answers[q], expected[q]["answers"]) for q in ran}
     correct = frozenset(q for q, rs in results.items() if all(passed for _, passed, _ in rs))
     student = {q: answers[q]["answers"] for q in ran}
-    return [_verdict(q, answers[q]["errors"], results[q], student, correct) for q in questions]
+    return {q: _verdict(q, answers[q]["errors"], results[q], student, correct) for q in questions}
+
+
+def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    from .answers import generate
+    from .lab_checks import HINTS
+
+    implementation = SimpleNamespace(**{fn.__name__: fn for fn in functions})
+    answers = generate(implementation, _embedded_model(), C.LAB_CHECK, questions=questions,
+                       progress=False)["questions"]
+    expected = expected_answers()["questions"]
+    verdicts = {}
+    for q in questions:
+        results = _results(answers[q], expected[q]["answers"])
+        verdict = _verdict(q, answers[q]["errors"], results, {}, frozenset())
+        verdicts[q] = (verdict[0].replace(UNKNOWN, f"Hint: {HINTS[q]}"), verdict[1])
+    return verdicts
 
 
 def check(*functions: Callable) -> None:
@@ -104,7 +138,7 @@ def _results(got: dict, expected: dict) -> list[tuple[str, bool, object]]:
 
 
 def _verdict(question: str, errors: dict, results: list, student: dict, correct: frozenset) -> tuple[str, bool]:
-    title, total = C.TITLES[question], len(results)
+    title, total = C.ALL_TITLES[question], len(results)
     if any(e.startswith("not implemented") for e in errors.values()):
         return f"TODO  {title}: not implemented yet.", False
     if errors:
@@ -115,7 +149,7 @@ def _verdict(question: str, errors: dict, results: list, student: dict, correct:
     if all(passed for _, passed, _ in results):
         return f"PASS  {title}: {total}/{total} checks ({size}, tolerance {TOLERANCE:.0e}).", True
     wrong = [name for name, passed, v in results if not passed and v.error is not None]
-    diagnosis = explain(question, student, wrong, catalogue_answers, correct) if wrong else None
+    diagnosis = explain(question, student, wrong, catalogue_answers, correct) if wrong and student else None
     if diagnosis is not None and diagnosis.credit and len(wrong) == sum(not p for _, p, _ in results):
         return f"PASS  {title}: {total}/{total} checks. {diagnosis.feedback}", True
     reason = next(v.reason for _, passed, v in results if not passed)

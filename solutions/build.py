@@ -1,10 +1,11 @@
-"""Generate the student notebook and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
+"""Generate the student notebooks and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
 
 template (prose, ``# solution: NAME`` placeholders) + ``solutions/homework4.py``
   -> nbgrader source notebook (solution cells marked)  -> ``nbgrader generate_assignment``
   -> ``notebooks/homework4_stub.ipynb`` (solutions replaced by ``raise NotImplementedError()``).
 The solution notebook is written to ``build/`` for course staff; the badges of every
-notebook and ``hw4/data/selfcheck.pkl`` are refreshed too.
+notebook and ``hw4/data/selfcheck.pkl`` are refreshed too. The lecture lab is built the same way:
+``notebooks/template/lab.ipynb`` + ``solutions/lab.py`` -> ``notebooks/lab_stub.ipynb`` and ``hw4/data/lab_selfcheck.pkl``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import types
 from pathlib import Path
 
 import nbformat
@@ -29,6 +31,12 @@ RUNNER = ROOT / "runner.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "build" / "homework4_solution.ipynb"
 SOLUTIONS_SOURCE = ROOT / "solutions" / "homework4.py"
 SELFCHECK_DATA = ROOT / "hw4" / "data" / "selfcheck.pkl"
+# The lecture lab, built the same way from its own template and solutions.
+LAB_TEMPLATE = ROOT / "notebooks" / "template" / "lab.ipynb"
+LAB_STUB = ROOT / "notebooks" / "lab_stub.ipynb"
+LAB_SOLUTION_NOTEBOOK = ROOT / "build" / "lab_solution.ipynb"
+LAB_SOLUTIONS_SOURCE = ROOT / "solutions" / "lab.py"
+LAB_SELFCHECK_DATA = ROOT / "hw4" / "data" / "lab_selfcheck.pkl"
 PLACEHOLDER = "# solution: "
 SETUP_CELL_PREFIX = "from hw4.colab import setup"
 ASSIGNMENT = "homework4"
@@ -100,26 +108,27 @@ def prepare(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
     return clean(nb)
 
 
-def source_notebook(template: Path = TEMPLATE, solutions: Path = SOLUTIONS_SOURCE) -> nbformat.NotebookNode:
+def source_notebook(template: Path = TEMPLATE, stub: Path = STUB,
+                    solutions: Path = SOLUTIONS_SOURCE) -> nbformat.NotebookNode:
     """The nbgrader source notebook: the template with each placeholder replaced by its solution function."""
-    nb = prepare(nbformat.read(template, as_version=4), "notebooks/homework4_stub.ipynb")
+    nb = prepare(nbformat.read(template, as_version=4), stub.relative_to(ROOT).as_posix())
     sources = function_sources(solutions)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
             name = cell.source.strip()[len(PLACEHOLDER):].strip()
             if name not in sources:
-                raise KeyError(f"{template} asks for solution {name!r}, which solutions/homework4.py does not define")
+                raise KeyError(f"{template} asks for solution {name!r}, which {solutions.name} does not define")
             cell.source = sources[name]
             cell.metadata["nbgrader"] = {"grade": False, "grade_id": name, "locked": False, "schema_version": 3,
                                          "solution": True, "task": False}
     return nb
 
 
-def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def generate_stub(source: nbformat.NotebookNode, stub: Path = STUB) -> nbformat.NotebookNode:
     """Run ``nbgrader generate_assignment`` on ``source`` in a scratch course folder; return the student version."""
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
-        src = course / "source" / ASSIGNMENT / STUB.name
+        src = course / "source" / ASSIGNMENT / stub.name
         src.parent.mkdir(parents=True)
         nbformat.write(source, src)
         (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
@@ -127,7 +136,7 @@ def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         command = [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"]
         done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
-        released = course / "release" / ASSIGNMENT / STUB.name
+        released = course / "release" / ASSIGNMENT / stub.name
         if done.returncode != 0 or not released.exists():
             raise RuntimeError(f"nbgrader generate_assignment failed:\n{done.stdout}\n{done.stderr}")
         return clean(nbformat.read(released, as_version=4))
@@ -161,6 +170,18 @@ def selfcheck_answers() -> dict:
     return data
 
 
+def lab_selfcheck_answers() -> dict:
+    """The lab's self-check cases answered by its solutions (they need no model; ``generate`` gets the embedded one)."""
+    from hw4.answers import generate
+    from hw4.cases import LAB_CHECK
+    from hw4.model import load_model
+
+    module = types.ModuleType("lab_solutions")
+    exec(compile(LAB_SOLUTIONS_SOURCE.read_text(), str(LAB_SOLUTIONS_SOURCE), "exec"), module.__dict__)
+    model, _ = load_model("embedded")
+    return generate(module, model, LAB_CHECK, progress=False)
+
+
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
     """Whether two notebooks have the same cells (types and sources) and language metadata."""
     return ([(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
@@ -192,20 +213,23 @@ def build_all(check: bool = False) -> list[str]:
     from hw4.safe_pickle import dump_answers, load_answers
 
     source = source_notebook()
-    outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb")}
+    lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
+    outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb"),
+               LAB_STUB: generate_stub(lab_source, LAB_STUB)}
     stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
-    selfcheck = selfcheck_answers()
-    selfcheck_stale = not SELFCHECK_DATA.exists() or not same_answers(load_answers(SELFCHECK_DATA), selfcheck)
-    if selfcheck_stale:
-        stale.append(str(SELFCHECK_DATA.relative_to(ROOT)))
+    data = {SELFCHECK_DATA: selfcheck_answers(), LAB_SELFCHECK_DATA: lab_selfcheck_answers()}
+    data_stale = {path: answers for path, answers in data.items()
+                  if not path.exists() or not same_answers(load_answers(path), answers)}
+    stale += [str(path.relative_to(ROOT)) for path in data_stale]
     if check:
         return stale
     for path, nb in outputs.items():
         nbformat.write(nb, path)
-    SOLUTION_NOTEBOOK.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(source, SOLUTION_NOTEBOOK)
-    if selfcheck_stale:  # rewritten only when its arrays change, so the binary file does not churn in git
-        SELFCHECK_DATA.parent.mkdir(parents=True, exist_ok=True)
-        dump_answers(selfcheck, SELFCHECK_DATA)
+    for path, nb in {SOLUTION_NOTEBOOK: source, LAB_SOLUTION_NOTEBOOK: lab_source}.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+    for path, answers in data_stale.items():  # rewritten only when its arrays change, so binaries do not churn in git
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dump_answers(answers, path)
     return stale
