@@ -248,4 +248,3 @@ LAB_CHECK = CaseSet({
 # Lookups over both notebooks' self-checked functions (the graded ``QUESTIONS`` stay the homework's only).
 ALL_FUNCTIONS = {**FUNCTIONS, **LAB_FUNCTIONS}
 ALL_TITLES = {**TITLES, **LAB_TITLES}
-ALL_SELF_CHECKS = CaseSet({**SELF_CHECK.cases, **LAB_CHECK.cases})
