@@ -16,16 +16,20 @@ from . import cases as C
 
 EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "lab_selfcheck.pkl"
 HINTS = {
-    "lab_corrupt_ve": "x0 + sigma * noise, with sigma reshaped to broadcast over x0's trailing dimensions "
-                      "(append_dims(sigma, x0.ndim)).",
-    "lab_corrupt_vp": "sqrt(1 - sigma**2) * x0 + sigma * noise: the squares of the two weights add up to 1; "
-                      "broadcast sigma with append_dims.",
-    "lab_corrupt_flow": "(1 - sigma) * x0 + sigma * noise: the two weights add up to 1; broadcast sigma with "
-                        "append_dims.",
-    "lab_cosine": "torch.sin((t / T + s) / (1 + s) * math.pi / 2), elementwise on the tensor t.",
-    "lab_linear": "torch.linspace from sigma_max down to sigma_min (n values), then a final 0 "
-                  "(k_diffusion.sampling.append_zero).",
-    "lab_cfg": "uncond + (cond - uncond) * cfg_scale: scale 1 gives cond, scale 0 gives uncond.",
+    "lab_corrupt_ve": "Variance exploding: the clean latent keeps weight 1 and the noise is scaled by sigma. sigma holds "
+                      "one value per batch item: reshape it to broadcast over the trailing dimensions "
+                      "(k_diffusion.utils.append_dims).",
+    "lab_corrupt_vp": "Variance preserving: the noise's weight is sigma, and the clean latent's weight is chosen so that "
+                      "the squares of the two weights add up to 1. Broadcast sigma as in corrupt_ve.",
+    "lab_corrupt_flow": "Flow matching: a straight line from the clean latent (sigma = 0) to pure noise (sigma = 1), so "
+                        "the two weights add up to 1. Broadcast sigma as in corrupt_ve.",
+    "lab_cosine": "The angle grows linearly with t, from s / (1 + s) of a quarter turn at t = 0 to a quarter turn at "
+                  "t = T; the schedule's value is the sine of that angle, elementwise on the tensor t.",
+    "lab_linear": "n noise levels evenly spaced from sigma_max down to sigma_min, then the final 0 that every "
+                  "k-diffusion schedule ends with (k_diffusion.sampling.append_zero).",
+    "lab_cfg": "Guidance starts from the unconditional prediction and moves along the difference towards the "
+               "conditional one, past it when the scale is above 1: scale 1 gives the conditional prediction, "
+               "scale 0 the unconditional one.",
 }
 
 
