@@ -132,7 +132,7 @@ def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference):
     answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL,
                        time_limit_s=0.5, progress=False)
     assert "time limit" in answers["questions"]["q2_mask"]["errors"]["check_a"]
-    assert _same(answers, small_reference, "q5_style_transfer")
+    assert _same(answers, small_reference, "q5_style_transfer"), answers["questions"]["q5_style_transfer"]["errors"]
 
 
 def test_misbehaving_code_cannot_change_other_answers(model, small_reference, tmp_path):
@@ -164,3 +164,94 @@ def test_answers_hold_only_plain_data(solution_answers):
     validate_answers(solution_answers)
     meta = solution_answers["meta"]
     assert meta["cases_version"] == C.GRADED.version and meta["model_id"].startswith("embedded:")
+
+
+def _q2_that_meddles(model):
+    """A correct Q2 that also changes the default dtype, grad mode and the model's weights in place."""
+    solutions = fresh_solutions()
+    bind_globals(solutions, model)
+
+    def generate_inpainting_mask(reference, mask_start_s, mask_end_s):
+        torch.set_default_dtype(torch.float64)
+        torch.set_grad_enabled(True)
+        for parameter in model.parameters():
+            parameter.data.mul_(1.5)
+        model.train()
+        return solutions.generate_inpainting_mask(reference, mask_start_s, mask_end_s).float()
+
+    return generate_inpainting_mask
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["forked", "in-process"])
+def test_dtype_and_weight_changes_in_q2_leave_later_questions_intact(model, small_reference, isolate):
+    answers = generate(_with(generate_inpainting_mask=_q2_that_meddles(model)), model, SMALL, progress=False,
+                       isolate=isolate)
+    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS)
+    assert torch.get_default_dtype() == torch.float32 and torch.is_grad_enabled()
+    assert not model.training
+
+
+def test_a_function_that_exits_costs_only_its_question(model, small_reference):
+    def simple_sample_inpaint(*args, **kwargs):
+        os._exit(0)
+
+    def generate_inpainting_mask(*args, **kwargs):
+        import sys
+        sys.exit(3)
+
+    answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint,
+                             generate_inpainting_mask=generate_inpainting_mask), model, SMALL, progress=False)
+    assert "simple_sample_inpaint ended the process" in answers["questions"]["q3_inpaint"]["errors"]["check"]
+    assert "called sys.exit()" in answers["questions"]["q2_mask"]["errors"]["check_a"]
+    assert all(_same(answers, small_reference, q) for q in ("q1_to_d", "q1_sample", "q4_variable_inpaint",
+                                                            "q5_style_transfer"))
+
+
+def test_a_retry_loop_that_catches_the_timeout_is_still_stopped(model, small_reference, monkeypatch):
+    import signal
+
+    import hw4.answers
+
+    monkeypatch.setattr(hw4.answers, "HARD_KILL_GRACE_S", 1.0)
+    monkeypatch.setattr(hw4.answers, "MIN_TIME_LIMIT_S", 1.0)
+
+    def simple_sample_inpaint(*args, **kwargs):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:
+                continue
+
+    def generate_inpainting_mask(reference, start, end):
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # ignores the soft limit altogether: the hard kill ends it
+        while True:
+            pass
+
+    answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint, generate_inpainting_mask=generate_inpainting_mask),
+                       model, SMALL, progress=False)
+    error = answers["questions"]["q3_inpaint"]["errors"]["check"]
+    assert "time limit" in error and "while True" in error  # the student's line
+    mask_errors = answers["questions"]["q2_mask"]["errors"]
+    assert "kept running after it" in mask_errors["check_a"]
+    assert all(e.startswith("skipped after case check_a") for name, e in mask_errors.items() if name != "check_a")
+    assert _same(answers, small_reference, "q5_style_transfer"), answers["questions"]["q5_style_transfer"]["errors"]
+
+
+def test_an_unimplemented_dependency_is_named(model):
+    def to_d(x, sigma, denoised):
+        raise NotImplementedError()
+
+    answers = generate(_with(to_d=to_d), model, SMALL, questions=("q1_sample",), progress=False)
+    error = answers["questions"]["q1_sample"]["errors"]["check"]
+    assert error.startswith("calls to_d, which is not implemented yet"), error
+
+
+def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_answers):
+    """Native convolutions instead of oneDNN's sum in another order (measured here: up to 6e-7 apart): still 100."""
+    from autograder.grade import grade, load_points
+
+    with torch.backends.mkldnn.flags(enabled=False):
+        other = generate(fresh_solutions(), model, progress=False)
+    report = grade(other, solution_answers, load_points())
+    assert report.total == report.max_total
