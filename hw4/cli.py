@@ -113,7 +113,8 @@ def parser() -> argparse.ArgumentParser:
     p = add("answers", cmd_answers, "Write homework4.pkl from a converted notebook (.py) or the .ipynb.")
     p.add_argument("submission", help="homework4_stub.py (from `jupyter nbconvert --to script`) or the .ipynb")
     p.add_argument("-o", "--output", default="homework4.pkl")
-    p.add_argument("--time-limit", type=float, help="seconds per case (default 120 with the embedded model)")
+    p.add_argument("--time-limit", type=float,
+                   help="seconds per case (default: 20 times the reference solution's time here, at least 10)")
     p.add_argument("-q", "--quiet", action="store_true")
 
     p = add("grade", cmd_grade, "Grade one homework4.pkl and print the table.")

@@ -255,3 +255,30 @@ def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_ans
         other = generate(fresh_solutions(), model, progress=False)
     report = grade(other, solution_answers, load_points())
     assert report.total == report.max_total
+
+
+def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
+    """`hw4 answers` on a submission whose Q4 loops forever: Q4 times out once at its student line, the rest answer."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hw4.safe_pickle import load_answers
+
+    solution = (Path(__file__).resolve().parents[1] / "solutions" / "homework4.py").read_text()
+    submission = tmp_path / "homework4_stub.py"
+    text = solution + "\n\ndef simple_sample_variable_inpaint(*args, **kwargs):\n    while True:\n        x = 1\n"
+    submission.write_text(text)
+    loop = text.splitlines().index("    while True:") + 1
+    subprocess.run([sys.executable, "-m", "hw4", "answers", str(submission), "-o", str(tmp_path / "homework4.pkl"),
+                    "--quiet"], check=True, cwd=tmp_path, timeout=300)
+    answers = load_answers(tmp_path / "homework4.pkl")
+    errors = answers["questions"]["q4_variable_inpaint"]["errors"]
+    first, *rest = errors.values()
+    assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(C.GRADED["q4_variable_inpaint"])
+    limit = float(first.split("the ")[1].split(" s ")[0])
+    assert limit < 60  # derived from the reference's time, not a fixed 120 s
+    assert all(e.startswith("skipped after case") for e in rest)
+    for question in C.QUESTIONS:
+        if question != "q4_variable_inpaint":
+            assert not answers["questions"][question]["errors"], question
