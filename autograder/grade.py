@@ -13,11 +13,12 @@ from pathlib import Path
 
 from hw4 import cases as C
 from hw4.compare import Verdict, compare
+from hw4.errors import UserError
 
 POINTS_FILE = Path(__file__).with_name("points.json")
 
 
-class CannotGrade(Exception):
+class CannotGrade(UserError):
     """The answers file cannot be graded at all; the message says why in one sentence."""
 
 

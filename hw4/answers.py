@@ -372,31 +372,55 @@ def _receive(conn: Any) -> CaseOutcome:
 
 def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case: Any,
                     seconds: float | None) -> CaseOutcome:
-    """Run one case in a forked child, killed ``HARD_KILL_GRACE_S`` after its limit if it has not answered."""
-    ctx = multiprocessing.get_context("fork")
-    reader, writer = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(writer, implementation, inputs, question, case, seconds), daemon=True)
+    """Run one case in a forked child, killed ``HARD_KILL_GRACE_S`` after its limit if it has not answered.
+
+    A plain ``os.fork`` (not ``multiprocessing.Process``), so that it also works inside daemonic worker processes.
+    """
+    reader, writer = multiprocessing.Pipe(duplex=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # "multi-threaded, fork() may deadlock": measured fine
-        process.start()
+        pid = os.fork()
+    if pid == 0:
+        try:
+            reader.close()
+            _child(writer, implementation, inputs, question, case, seconds)
+        finally:
+            os._exit(1)
     writer.close()
     deadline = time.monotonic() + seconds + HARD_KILL_GRACE_S if seconds else None
     function = C.FUNCTIONS[question]
+    status = None
     try:
         if reader.poll(None if deadline is None else max(0.0, deadline - time.monotonic())):
             try:
                 return _receive(reader)
             except (EOFError, OSError, ValueError):
-                process.join(HARD_KILL_GRACE_S)
-                return CaseOutcome(None, f"{function} ended the process (exit code {process.exitcode}: os._exit, "
-                                         f"a signal or a crash) instead of returning its answer", "", True)
+                status = _reap(pid, HARD_KILL_GRACE_S)
+                return CaseOutcome(None, f"{function} ended the process (exit code {status}: os._exit, a signal or "
+                                         f"a crash) instead of returning its answer", "", True)
         return CaseOutcome(None, f"took longer than the {seconds:g} s time limit and kept running after it "
                                  f"(an endless loop that ignores the limit?)", "", True)
     finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
+        if status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reap(pid, None)
         reader.close()
+
+
+def _reap(pid: int, timeout_s: float | None) -> int | None:
+    """Wait for child ``pid`` (up to ``timeout_s``; None: until it ends) and return its exit code (-N: signal N)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        try:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.01)
 
 
 # ------------------------------------------------------------------------------------------ all cases

@@ -16,6 +16,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import UserError
+
 if TYPE_CHECKING:
     import torch
 
@@ -33,7 +35,7 @@ ACCESS_HELP = (
 )
 
 
-class ModelAccessError(RuntimeError):
+class ModelAccessError(UserError, RuntimeError):
     """The real SAO weights could not be obtained (no token, no access, or no network)."""
 
 
