@@ -8,6 +8,7 @@ the safe pickle writer, and tell the student what happened per question.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from . import cases as C
@@ -72,6 +73,9 @@ def write_answers(
     report = import_submission(path, extra_globals={"SAMPLE_RATE": loaded.sample_rate, "model": loaded})
     if not quiet:
         print(summary(report))
+    if not any(callable(getattr(report.module, name, None)) for name in C.FUNCTIONS.values()):
+        print(f"Warning: {path.name} defines none of the homework functions ({', '.join(C.FUNCTIONS.values())}): "
+              f"is it the converted notebook? Every case will fail.", file=sys.stderr)
     answers = generate(report.module, loaded, C.GRADED, time_limit_s=time_limit_s, progress=progress)
     explain_skipped_names(answers, report.skipped)
     dump_answers(answers, output)

@@ -29,3 +29,12 @@ def test_partial_submission_gets_a_pickle_and_a_hint_about_skipped_names(tmp_pat
     error = next(iter(answers["questions"]["q2_mask"]["errors"].values()))
     assert "FRAMES_PER_SECOND" in error and "compute it inside the function" in error
     assert "to_d is not defined" in next(iter(answers["questions"]["q1_to_d"]["errors"].values()))
+
+
+
+def test_empty_submission_gets_a_warning(tmp_path, capsys):
+    submission = tmp_path / "homework4_stub.py"
+    submission.write_text("")
+    write_answers(submission, tmp_path / "homework4.pkl", progress=False, quiet=True)
+    err = capsys.readouterr().err
+    assert "defines none of the homework functions" in err and "homework4_stub.py" in err
