@@ -282,3 +282,14 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     for question in C.QUESTIONS:
         if question != "q4_variable_inpaint":
             assert not answers["questions"][question]["errors"], question
+
+
+def test_cases_run_in_process_where_fork_is_unsafe(monkeypatch):
+    import hw4.answers
+
+    assert hw4.answers.can_fork()  # Linux, one thread, no CUDA: forked children
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)  # a forked child could not use CUDA
+    assert not hw4.answers.can_fork()
+    monkeypatch.undo()
+    monkeypatch.setattr(hw4.answers.sys, "platform", "darwin")  # fork is unsafe with macOS system libraries
+    assert not hw4.answers.can_fork()
