@@ -348,6 +348,8 @@ def _send(conn: Any, header: dict, array: np.ndarray | None = None) -> None:
 def _child(conn: Any, implementation: Any, inputs: CaseInputs, question: str, case: Any, seconds: float) -> None:
     """The forked child: run the case, send the outcome as JSON (+ a .npy answer), and leave without clean-up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills the child
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # its own process group: processes it starts are killed with it
     torch.set_num_threads = lambda threads: None  # more OpenMP threads after a fork hang (see can_fork)
     code = 0
     try:
@@ -401,9 +403,10 @@ def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case
         return CaseOutcome(None, f"took longer than the {seconds:g} s time limit and kept running after it "
                                  f"(an endless loop that ignores the limit?)", "", True)
     finally:
+        for kill, target in ((os.killpg, pid), (os.kill, pid)):  # the child's group, or the child before setpgid
+            with contextlib.suppress(OSError):
+                kill(target, signal.SIGKILL)
         if status is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
             _reap(pid, None)
         reader.close()
 

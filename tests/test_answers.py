@@ -293,3 +293,31 @@ def test_cases_run_in_process_where_fork_is_unsafe(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(hw4.answers.sys, "platform", "darwin")  # fork is unsafe with macOS system libraries
     assert not hw4.answers.can_fork()
+
+
+def test_processes_a_function_starts_end_with_its_case(model, tmp_path):
+    import subprocess
+    import time
+
+    solutions = fresh_solutions()
+    bind_globals(solutions, model)
+
+    def to_d(x, sigma, denoised):
+        sleeper = subprocess.Popen(["sleep", "300"])
+        (tmp_path / "pid").write_text(str(sleeper.pid))
+        return solutions.to_d(x, sigma, denoised)
+
+    generate(_with(to_d=to_d), model, SMALL, questions=("q1_to_d",), progress=False)
+    pid = int((tmp_path / "pid").read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            state = open(f"/proc/{pid}/stat").read().split(")")[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the process the student's function started is still running")
