@@ -6,10 +6,10 @@ A class folder holds one entry per student: a folder (``alice/homework4.pkl``, m
 
 * The references are built (or found in the cache) once, in this process, before any worker starts;
   the workers only read the cache.
-* Each worker is a *spawned* process that builds one ``Grader`` and reuses it. A student's grading
-  is isolated: any exception becomes that student's error row, a worker that crashes or runs past
-  ``per_student_timeout_s`` is killed and replaced, and the student gets an error row
-  ("timed out ...", "the grading process crashed ..."). Nothing from a pickle is ever executed
+* Each worker is a *spawned* process of a ``pebble`` pool that builds one ``Grader`` and reuses it.
+  A student's grading is isolated: any exception becomes that student's error row, a worker that
+  crashes or runs past ``per_student_timeout_s`` is killed and replaced, and the student gets an error
+  row ("timed out ...", "the grading process crashed ..."). Nothing from a pickle is ever executed
   (``hw4.safe_pickle`` only reads plain data).
 * Rows are appended to the CSV (and flushed) as students finish, so an interrupted run loses nothing;
   a later run reads the CSV and grades only the students it lacks or whose files changed (the
@@ -23,13 +23,9 @@ import csv
 import hashlib
 import multiprocessing
 import os
-import signal
 import sys
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +37,6 @@ HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a change
 COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", HASH_COLUMN)
 GRADED, ERROR = "graded", "error"
 MAX_MESSAGE = 2000
-INIT_TIMEOUT_S = 600.0  # a worker that has not built its Grader by then is considered stuck
-MAX_WORKER_FAILURES = 3  # workers that die before becoming ready, before the whole run gives up
-STOP_GRACE_S = 5.0
 
 
 class BatchError(UserError):
@@ -190,133 +183,65 @@ def make_grader(model_name: str) -> Any:
     return Grader(model_name)
 
 
-def _worker_main(conn: Any, model_name: str, grader_factory: Callable[[str], Any]) -> None:
-    """A worker process: build the grader once, then grade ``(student, path)`` tasks until told to stop."""
-    os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported: workers run side by side
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills the workers
-    try:
-        try:
-            grader = grader_factory(model_name)
-            if "torch" in sys.modules:
-                sys.modules["torch"].set_num_threads(1)
-        except BaseException as err:  # noqa: BLE001 - reported to the parent, which stops the run
-            conn.send(("init_error", f"{type(err).__name__}: {err}"))
-            return
-        conn.send(("ready",))
-        while True:
-            task = conn.recv()
-            if task is None:
-                return
-            student, path = task
-            conn.send(("row", student, _grade_one(grader, student, path)))
-    except (EOFError, OSError):  # the parent is gone (killed or interrupted): nothing left to do
-        return
+_grader: Any = None  # the worker process's grader, built once by ``_start_worker``
 
 
-class _Worker:
-    """One worker process, its pipe, and the task it is on."""
+def _start_worker(model_name: str, grader_factory: Callable[[str], Any]) -> None:
+    """A worker process starts: one thread (workers run side by side) and one grader for all its students."""
+    global _grader
+    os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported
+    _grader = grader_factory(model_name)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
-    def __init__(self, ctx: Any, model_name: str, grader_factory: Callable[[str], Any]):
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, model_name, grader_factory), daemon=True)
-        self.process.start()
-        child.close()
-        self.started = time.monotonic()
-        self.ready = False
-        self.task: str | None = None  # the student being graded
-        self.task_started = 0.0
 
-    def send(self, student: Student) -> None:
-        self.task, self.task_started = student.id, time.monotonic()
-        try:
-            self.conn.send((student.id, str(student.pickle)))
-        except (OSError, ValueError):
-            pass  # the worker just died: the main loop sees its exit and records this student as crashed
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(STOP_GRACE_S)
-        self.conn.close()
-
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, ValueError):
-            pass
-        self.process.join(STOP_GRACE_S)
-        self.kill()
+def _grade_in_worker(student: str, path: str) -> dict[str, str]:
+    return _grade_one(_grader, student, path)
 
 
 def grade_students(students: list[Student], model_name: str, jobs: int, per_student_timeout_s: float,
                    on_row: Callable[[dict[str, str]], None],
                    grader_factory: Callable[[str], Any] = make_grader) -> None:
-    """Grade ``students`` (each with a pickle) in ``jobs`` spawned workers; call ``on_row`` once per student."""
+    """Grade ``students`` (each with a pickle) in ``jobs`` spawned workers; call ``on_row`` once per student.
+
+    ``pebble`` runs the pool: a worker that runs past ``per_student_timeout_s`` or dies is killed and replaced,
+    and only its student gets an error row.
+    """
     if not students:
         return
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold torch's threads
-    todo = deque(students)
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pebble import ProcessExpired, ProcessPool
+
     max_total = _max_total()
-    workers: list[_Worker] = []
-    failures = 0
-
-    def replace(worker: _Worker) -> None:
-        worker.kill()
-        workers.remove(worker)
-        busy = sum(w.task is not None for w in workers)
-        if len(todo) > len(workers) - busy:
-            workers.append(_Worker(ctx, model_name, grader_factory))
-
+    pool = ProcessPool(max_workers=min(max(jobs, 1), len(students)), initializer=_start_worker,
+                       initargs=(model_name, grader_factory),
+                       context=multiprocessing.get_context("spawn"))  # never fork a process that may hold torch's threads
     try:
-        workers.extend(_Worker(ctx, model_name, grader_factory) for _ in range(min(max(jobs, 1), len(todo))))
-        while todo or any(w.task is not None for w in workers):
-            for worker in workers:
-                if worker.ready and worker.task is None and todo:
-                    worker.send(todo.popleft())
-            now = time.monotonic()
-            deadlines = [w.task_started + per_student_timeout_s if w.task else w.started + INIT_TIMEOUT_S
-                         for w in workers if w.task or not w.ready]
-            timeout = max(0.0, min(deadlines) - now) + 0.01 if deadlines else 1.0
-            wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout)
-            for worker in list(workers):
-                message = None
-                try:
-                    if worker.conn.poll():
-                        message = worker.conn.recv()
-                except (EOFError, OSError):
-                    worker.kill()  # its end of the pipe is gone: treat it as dead (handled just below)
-                if message is not None:
-                    if message[0] == "ready":
-                        worker.ready = True
-                    elif message[0] == "row":
-                        worker.task = None
-                        on_row(message[2])
-                    elif message[0] == "init_error":
-                        raise BatchError(f"A grading process could not start: {message[1]}")
-                    continue
-                now = time.monotonic()
-                if not worker.process.is_alive():
-                    code = worker.process.exitcode
-                    if worker.task is not None:
-                        on_row(error_row(worker.task, f"the grading process crashed (exit code {code}) on this "
-                                                      f"file", max_total))
-                    elif not worker.ready:
-                        failures += 1
-                        if failures >= MAX_WORKER_FAILURES:
-                            raise BatchError(f"Grading processes keep dying before they start (exit code {code}).")
-                    replace(worker)
-                elif worker.task is not None and now - worker.task_started > per_student_timeout_s:
-                    on_row(error_row(worker.task, f"timed out: grading took longer than {per_student_timeout_s:g} s",
-                                     max_total))
-                    replace(worker)
-                elif not worker.ready and now - worker.started > INIT_TIMEOUT_S:
-                    raise BatchError(f"A grading process did not start within {INIT_TIMEOUT_S:g} s.")
+        futures = {pool.schedule(_grade_in_worker, args=(s.id, str(s.pickle)), timeout=per_student_timeout_s): s
+                   for s in students}
+        for future in as_completed(futures):
+            student = futures[future].id
+            try:
+                row = future.result()
+            except FutureTimeout:
+                row = error_row(student, f"timed out: grading took longer than {per_student_timeout_s:g} s", max_total)
+            except ProcessExpired as err:
+                row = error_row(student, f"the grading process crashed (exit code {err.exitcode}) on this file",
+                                max_total)
+            except BrokenProcessPool:
+                raise BatchError("The grading processes could not start (their error is printed above).") from None
+            except Exception as err:  # noqa: BLE001 - e.g. a row that could not be sent back
+                row = error_row(student, f"the grading process failed ({type(err).__name__}: {err})", max_total)
+            on_row(row)
     except BaseException:
-        for worker in workers:  # interrupted or failed: don't wait for anyone
-            worker.kill()
+        pool.stop()  # interrupted or failed: don't wait for anyone
+        pool.join()
         raise
-    for worker in workers:
-        worker.stop()
+    pool.close()
+    pool.join()
 
 
 # ------------------------------------------------------------------------------------------ CSV

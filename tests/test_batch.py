@@ -256,3 +256,15 @@ def test_hangs_and_crashes_cost_only_their_student(tmp_path):
     assert rows["crash"]["status"] == "error" and "crashed (exit code 3)" in rows["crash"]["message"]
     assert rows["boom"]["status"] == "error" and "RuntimeError: the grader tripped" in rows["boom"]["message"]
     assert summary.startswith("graded 6 students (3 graded, 3 errors)")
+
+
+def failing_grader(model_name: str) -> ScriptedGrader:
+    raise RuntimeError("the references are missing")
+
+
+def test_workers_that_cannot_start_stop_the_run_with_one_sentence(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "a_ok").mkdir(parents=True)
+    (folder / "a_ok" / "homework4.pkl").write_bytes(b"x")
+    with pytest.raises(batch.BatchError, match="could not start"):
+        batch.grade_all(folder, tmp_path / "grades.csv", grader_factory=failing_grader, progress=False)
