@@ -1,43 +1,41 @@
-"""Name the likely mistake behind a wrong answer by matching it against the catalogue in ``mistakes``.
+"""Name the likely mistake behind a wrong answer: ``hw4.judge``'s rule, with catalogue answers run here.
 
-Only questions a student got wrong are looked at, and only the catalogue entries that
-can explain them are run (then cached), so a correct submission costs nothing here.
+Only questions a student got wrong are looked at, and only the catalogue combinations
+that can explain them are run (then cached), so a correct submission costs nothing here.
+The rule itself lives in ``hw4.judge`` and is shared with the notebook's ``check()``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
+import hashlib
+from pathlib import Path
 
 from hw4 import cases as C
-from hw4.compare import compare
+from hw4.catalogue import combo_key
+from hw4.judge import Diagnosis, explain
 
 from .references import cached, store
 
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """What explains a question's wrong cases: an entry of the catalogue, and whether it earns credit."""
-
-    entry_name: str
-    feedback: str
-    credit: bool
+__all__ = ["Diagnoser", "Diagnosis"]
 
 
-def _matches(student: dict, other: dict, names: list[str]) -> bool:
-    """True when every named case of ``student`` agrees with ``other`` within tolerance."""
-    return bool(names) and all(
-        isinstance(student.get(n), np.ndarray) and n in other and compare(student[n], other[n]).passed for n in names
-    )
+def catalogue_version() -> str:
+    """A digest of the catalogue's code, so cached answers of an entry are rebuilt when its code changes."""
+    from hw4 import catalogue
+
+    from . import mistakes
+
+    sources = (Path(mistakes.__file__).read_bytes(), Path(catalogue.__file__).read_bytes())
+    return hashlib.sha256(b"\0".join(sources)).hexdigest()[:8]
 
 
 class Diagnoser:
-    """Runs catalogue entries on demand (loading the model once) and remembers their answers."""
+    """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
     def __init__(self, key: str, model_name: str = "embedded", cases: C.CaseSet = C.GRADED, model=None):
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}
+        self._version = catalogue_version()
 
     @property
     def model(self):
@@ -48,39 +46,24 @@ class Diagnoser:
         return self._model
 
     def answers_of(self, entry, question: str) -> dict:
-        """The answers of catalogue ``entry`` for ``question`` (cached on disk under the reference key)."""
-        if (entry.name, question) not in self._answers:
-            kind = f"{entry.name}.{question}"
+        """The answers of a catalogue entry (or a tuple of entry names) for ``question``, cached on disk."""
+        names = (entry.name,) if hasattr(entry, "name") else tuple(entry)
+        name = combo_key(names)
+        if (name, question) not in self._answers:
+            kind = f"{name}.{question}.{self._version}"
             found = cached(kind, self.key)
             if found is None:
                 from hw4.answers import generate
 
-                found = generate(entry.implementation(), self.model, self.cases, questions=(question,), progress=False)
+                from .mistakes import implementation
+
+                found = generate(implementation(names), self.model, self.cases, questions=(question,),
+                                 progress=False)
                 store(kind, self.key, found)
-            self._answers[(entry.name, question)] = found["questions"][question]["answers"]
-        return self._answers[(entry.name, question)]
+            self._answers[(name, question)] = found["questions"][question]["answers"]
+        return self._answers[(name, question)]
 
     def explain(self, question: str, student: dict[str, dict], wrong: list[str],
                 correct: frozenset[str] = frozenset()) -> Diagnosis | None:
-        """Explain the ``wrong`` cases of ``question`` from the student's answers (``correct``: questions all right).
-
-        A mistake already made in an earlier question is looked for first, so that it is counted only once.
-        """
-        from .mistakes import MISTAKES, entries_for
-
-        mine = student.get(question, {})
-        earlier = C.QUESTIONS[: C.QUESTIONS.index(question)]
-        for entry in MISTAKES:
-            if entry.question not in earlier or entry.question in correct:
-                continue
-            own = student.get(entry.question, {})
-            if not _matches(own, self.answers_of(entry, entry.question), list(own)):
-                continue
-            if _matches(mine, self.answers_of(entry, question), wrong):
-                title = C.TITLES[entry.question]
-                return Diagnosis(entry.name, f"Right, given the mistake already counted in {title} "
-                                             f"({entry.name}): full credit here.", True)
-        for entry in entries_for(question):
-            if _matches(mine, self.answers_of(entry, question), wrong):
-                return Diagnosis(entry.name, entry.feedback, entry.accepted)
-        return None
+        """Explain the ``wrong`` cases of ``question`` from the student's answers (``correct``: questions all right)."""
+        return explain(question, student, wrong, self.answers_of, correct)

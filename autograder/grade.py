@@ -14,8 +14,10 @@ from pathlib import Path
 from hw4 import cases as C
 from hw4.compare import Verdict, compare
 from hw4.errors import UserError
+from hw4.text import printable
 
 POINTS_FILE = Path(__file__).with_name("points.json")
+MAX_ERROR = 500  # characters of a recorded error shown in feedback
 
 
 class CannotGrade(UserError):
@@ -103,7 +105,7 @@ def _question_answers(answers: dict, question: str) -> tuple[dict, dict, str | N
 
 def _case_result(name: str, found: dict, errors: dict, expected) -> CaseResult:
     if name in errors:
-        return CaseResult(name, False, None, f"raised {errors[name]}")
+        return CaseResult(name, False, None, f"raised {printable(errors[name], MAX_ERROR)}")
     verdict: Verdict = compare(found.get(name), expected)
     return CaseResult(name, verdict.passed, verdict.error, verdict.reason)
 
@@ -125,7 +127,7 @@ def grade(answers: object, references: dict, points: dict[str, float] | None = N
     """Score ``answers`` against ``references``; ``diagnoser`` (optional) names likely mistakes."""
     check_compatible(answers, references)
     points = points or load_points()
-    notes = [f"ignored unknown entry {k!r}" for k in answers["questions"] if k not in C.QUESTIONS]
+    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers["questions"] if k not in C.QUESTIONS]
     per_question: dict[str, list[CaseResult]] = {}
     student: dict[str, dict] = {}
     problems: dict[str, str | None] = {}

@@ -1,42 +1,33 @@
 """``verify(submission, pickle)``: does the submitted code reproduce the submitted ``homework4.pkl``?
 
-The submission is re-run with ``python -m hw4 answers`` in a *separate process*, never in the
-grader's: in a fresh scratch directory (its cwd, ``HOME``, ``TMPDIR`` and ``HW4_CACHE_DIR``), with an
-allow-listed environment (no proxies, no tokens, no variable of the grader's such as its cache
-or results paths; Hugging Face offline), a wall-clock limit that kills the whole process group,
-and resource limits (memory, file size, CPU time, no core files). The submitted pickle is read
-*before* the re-run, so nothing the re-run writes can change what it is compared with, and both
-files are read with the safe loader.
-
-This is process isolation, not a filesystem jail: code that knows an absolute path could still
-write there with the grader's permissions. Run untrusted code in a container (Gradescope's is one).
+The submission is re-run with ``python -m hw4 answers`` inside ``autograder.sandbox`` (its own user, its own
+mount, pid and network namespaces, memory/process/file/time limits; see there), never in the grader. The
+sandbox sees the submitted code, the student-side ``hw4`` package and the model, nothing else: not the
+submitted pickle, the solutions, the reference cache or the grader's environment. The submitted pickle is
+read *before* the re-run; the re-run's answers are read with the safe loader only after every process of
+the sandbox has ended, like any student's pickle. Only a short, escaped excerpt of what the code printed
+reaches the note.
 """
 
 from __future__ import annotations
 
 import os
-import resource
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from hw4 import cases as C
-from hw4.answers import DEFAULT_TIME_LIMIT_S
 from hw4.compare import compare
 from hw4.model import EMBEDDED
 from hw4.safe_pickle import MAX_BYTES, AnswerFileError, load_answers
+from hw4.text import printable
+
+from . import sandbox
 
 STDERR_TAIL = 300
-# Variables the re-run may inherit; everything else (tokens, proxies, the grader's own HW4_* paths) is dropped.
-ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "VIRTUAL_ENV", "CONDA_PREFIX", "SYSTEMROOT")
-ALLOWED_ENV_PREFIXES = ("LC_",)
+SUBMISSION_MOUNT = "/submission"
 
 
 @dataclass
@@ -51,107 +42,44 @@ class Integrity:
 # ------------------------------------------------------------------------------------------ the re-run
 
 
-def _hf_hub_cache() -> str | None:
-    """The grader's Hugging Face cache, so that ``--model sao`` finds its weights offline under another HOME."""
+def _hub_cache() -> Path | None:
+    """The grader's Hugging Face hub cache, mounted read-only so that ``--model sao`` finds its weights."""
     try:
         from huggingface_hub import constants
     except ImportError:  # pragma: no cover - huggingface_hub is a dependency
         return None
-    return str(constants.HF_HUB_CACHE)
+    path = Path(constants.HF_HUB_CACHE)
+    return path if path.is_dir() else None
 
 
-def child_environment(scratch: Path) -> dict[str, str]:
-    """The re-run's environment: allow-listed variables, offline Hugging Face, everything writable in ``scratch``."""
-    env = {k: v for k, v in os.environ.items() if k in ALLOWED_ENV or k.startswith(ALLOWED_ENV_PREFIXES)}
-    package_root = str(Path(__file__).resolve().parent.parent)  # import the grader's own hw4, wherever it is
-    env.update(
-        PYTHONPATH=os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])]),
-        PYTHONDONTWRITEBYTECODE="1",
-        HOME=str(scratch / "home"),
-        TMPDIR=str(scratch / "tmp"),
-        HW4_CACHE_DIR=str(scratch / "cache"),
-        MPLCONFIGDIR=str(scratch / "tmp"),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        OMP_NUM_THREADS="1",
-    )
-    hub_cache = _hf_hub_cache()
-    if hub_cache:
-        env["HF_HUB_CACHE"] = hub_cache
-    return env
+def _tail(log: bytes) -> str:
+    """The last lines of the re-run's output: short, on one line, escaped."""
+    lines = [line.strip() for line in log[-4000:].decode("utf-8", "replace").splitlines() if line.strip()]
+    return printable(" / ".join(lines[-3:])[-STDERR_TAIL:])
 
 
-def _limits(memory_limit_mb: int, cpu_limit_s: int) -> None:
-    """Runs in the child between fork and exec (``preexec_fn``): only ``setrlimit`` calls.
-
-    Memory is capped with RLIMIT_DATA, not RLIMIT_AS. Measured with torch 2.9.1+cu128 on Linux: a full
-    ``hw4 answers`` run on the embedded model peaks at about 5.3 GB of *virtual* memory (VmPeak; the CUDA
-    build maps large libraries and reservations) but only about 1.1 GB of data segment (VmData) and 0.9 GB
-    resident. ``import torch`` alone already fails under RLIMIT_AS of 4 GB ("libtorch_nvshmem.so: failed to
-    map segment"), so RLIMIT_AS would measure the build, not the student's allocations. RLIMIT_DATA
-    (counting brk and private writable mappings since Linux 4.7) lets torch import under 1 GB and makes a
-    3 GB torch or numpy allocation fail with an ordinary MemoryError/RuntimeError.
-    """
-    limit = memory_limit_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (2 * MAX_BYTES, 2 * MAX_BYTES))  # no file larger than this
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit_s, cpu_limit_s + 5))  # a backstop to the wall clock
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # the re-run and anything it started in its session
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _tail(log: Path) -> str:
-    """The last lines of the re-run's output, short, on one line."""
-    try:
-        text = log.read_bytes()[-4000:].decode("utf-8", "replace")
-    except OSError:
-        return ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    tail = " / ".join(lines[-3:])
-    return tail[-STDERR_TAIL:]
-
-
-def rerun(submission: Path, output: Path, scratch: Path, log: Path, model: str, time_limit_s: float,
-          memory_limit_mb: int, case_time_limit_s: float) -> tuple[str | None, float]:
-    """Run ``hw4 answers`` on a copy of ``submission`` in ``scratch``; ``(None, seconds)`` or ``(why it failed, s)``."""
-    for sub in ("home", "tmp", "cache"):
-        (scratch / sub).mkdir()
-    copy = scratch / f"homework4_stub{submission.suffix}"  # a fixed name: it can't shadow a module
-    shutil.copyfile(submission, copy)
-    command = [sys.executable, "-m", "hw4", "answers", str(copy), "-o", str(output), "--model", model,
-               "--time-limit", f"{case_time_limit_s:g}", "--quiet"]
-    cpu_limit = 2 * int(time_limit_s) + 30  # CPU seconds; model loading may use a few threads
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=scratch, env=child_environment(scratch), stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=lambda: _limits(memory_limit_mb, cpu_limit))
-        try:
-            code = process.wait(timeout=time_limit_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.wait()
-            return f"took longer than {time_limit_s:g} s and was stopped", time.monotonic() - started
-        except BaseException:
-            _kill_group(process)
-            process.wait()
-            raise
-        _kill_group(process)  # leave nothing behind that it started
-    seconds = time.monotonic() - started
+def rerun(submission: Path, model: str, time_limit_s: float, memory_limit_mb: int, mechanism: str | None = None) -> tuple[str | None, bytes | None, float]:
+    """Run ``hw4 answers`` on ``submission`` in the sandbox: ``(why it failed or None, answers bytes, seconds)``."""
+    inside = f"{SUBMISSION_MOUNT}/homework4_stub{submission.suffix}"  # a fixed name: it can't shadow a module
+    readable = [(submission.resolve(), inside)]
+    env = {}
+    hub = _hub_cache() if model != EMBEDDED else None
+    if hub is not None:
+        readable.append((hub, "/hf-cache"))
+        env["HF_HUB_CACHE"] = "/hf-cache"
+    command = [sys.executable, "-m", "hw4", "answers", inside, "-o", sandbox.OUTPUT, "--model", model, "--quiet"]
+    limits = sandbox.Limits(wall_s=time_limit_s, memory_mb=memory_limit_mb, file_mb=2 * MAX_BYTES // 2**20)
+    outcome, data = sandbox.run(command, readable=readable, env=env, limits=limits, mechanism=mechanism)
+    if outcome.timed_out:
+        return f"took longer than {time_limit_s:g} s and was stopped", None, outcome.seconds
+    code = outcome.returncode
     if code != 0:
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        tail = _tail(log)
-        return f"{how}" + (f" ({tail})" if tail else ""), seconds
-    if not output.is_file():
-        return "finished without writing an answers file", seconds
-    return None, seconds
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
+        tail = _tail(outcome.log)
+        return how + (f" ({tail})" if tail else ""), None, outcome.seconds
+    if data is None:
+        return "finished without writing an answers file", None, outcome.seconds
+    return None, data, outcome.seconds
 
 
 # ------------------------------------------------------------------------------------------ comparison
@@ -210,7 +138,8 @@ def _meta_note(produced: object, submitted: object) -> str:
     mine, theirs = meta(produced), meta(submitted)
     for key, what in (("model_id", "model"), ("cases_version", "set of cases")):
         if mine.get(key) != theirs.get(key):
-            return f" (the pickle was made with another {what}: {theirs.get(key)!r}, the re-run used {mine.get(key)!r})"
+            return (f" (the pickle was made with another {what}: {printable(repr(theirs.get(key)), 80)}, "
+                    f"the re-run used {mine.get(key)!r})")
     return ""
 
 
@@ -220,9 +149,12 @@ def _memory_errors(answers: object) -> int:
 
 
 def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[str], model: str = EMBEDDED,
-           time_limit_s: float = 600, memory_limit_mb: int = 6000,
-           case_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Integrity:
-    """Re-run ``submission`` in a sandboxed process and compare its answers with ``pickle_path``, case by case."""
+           time_limit_s: float = 600, memory_limit_mb: int = 4000, mechanism: str | None = None) -> Integrity:
+    """Re-run ``submission`` in the sandbox and compare its answers with ``pickle_path``, case by case.
+
+    ``mechanism`` is ``autograder.sandbox``'s (default: the strongest available; ``"unsandboxed"`` only when
+    the TA asked for it). Raises ``sandbox.SandboxUnavailable`` when no sandbox can be built.
+    """
     submission, pickle_path = Path(submission), Path(pickle_path)
     name = pickle_path.name
     if not submission.is_file():
@@ -231,20 +163,19 @@ def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[st
         submitted = load_answers(pickle_path)  # read first: the re-run can't touch what it is compared with
     except AnswerFileError as err:
         return Integrity(None, f"Integrity not checked: {err}")
-    with tempfile.TemporaryDirectory(prefix="hw4-integrity-", ignore_cleanup_errors=True) as scratch_dir, \
-            tempfile.TemporaryDirectory(prefix="hw4-integrity-out-", ignore_cleanup_errors=True) as out_dir:
-        output, log = Path(out_dir) / "rerun.pkl", Path(out_dir) / "rerun.log"
-        failure, seconds = rerun(submission, output, Path(scratch_dir), log, model, time_limit_s, memory_limit_mb,
-                                 case_time_limit_s)
-        if failure is None:
-            try:
-                produced = load_answers(output, name="the re-run's answers")
-            except AnswerFileError as err:
-                failure = f"wrote answers that could not be read ({err})"
+    failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, mechanism)
+    if failure is None:
+        try:
+            produced = load_answers(data, name="the re-run's answers")
+        except AnswerFileError as err:
+            failure = f"wrote answers that could not be read ({err})"
     if failure is not None:
         return Integrity(None, f"Integrity not checked: re-running {submission.name} {failure}.")
     mismatched = mismatched_cases(produced, submitted)
     total = len(set(case_answers(produced)[0]) | set(case_answers(submitted)[0]))
+    if not total:
+        return Integrity(None, f"Integrity not checked: neither {name} nor the re-run of {submission.name} "
+                               f"answered any case, so there is nothing to compare.")
     if not mismatched:
         return Integrity(True, f"Integrity: the submitted code reproduces {name} ({total} cases checked, "
                                f"re-run in {seconds:.0f} s).")

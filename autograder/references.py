@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -58,24 +59,41 @@ def cache_path(kind: str, key: str) -> Path:
     return cache_dir() / key / f"{kind}.pkl"
 
 
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
 def cached(kind: str, key: str) -> dict | None:
-    """A cached answers dict, or None when absent or unreadable (it is then rebuilt)."""
+    """A cached answers dict, or None when absent, unreadable or not matching its checksum (it is then rebuilt)."""
     path = cache_path(kind, key)
     if not path.exists():
         return None
     try:
-        return load_answers(path)
+        data = path.read_bytes()
+        recorded = _digest_path(path).read_text().strip()
+    except OSError:
+        recorded, data = "", b""
+    if hashlib.sha256(data).hexdigest() != recorded:
+        warnings.warn(f"The cached {kind} in {path.parent} do not match their checksum (changed since they were "
+                      f"built); rebuilding them.", stacklevel=2)
+        return None
+    try:
+        return load_answers(data, name=path.name)
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
         return None
 
 
 def store(kind: str, key: str, answers: dict) -> None:
-    """Write an answers dict to the cache atomically."""
+    """Write an answers dict and its checksum to the cache, each atomically."""
     path = cache_path(kind, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     dump_answers(answers, tmp)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(path)
+    digest_tmp = tmp.with_suffix(".sha256tmp")
+    digest_tmp.write_text(digest + "\n")
+    digest_tmp.replace(_digest_path(path))
 
 
 def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False) -> dict:

@@ -1,12 +1,15 @@
 """``hw4 release``: write the student bundle, everything a student needs and nothing that solves the homework.
 
-The bundle holds the stub notebook, ``runner.ipynb``, the runtime package ``hw4`` (with
+The bundle holds the lecture lab and the stub notebook (both always generated afresh from their templates and
+``solutions/``, never the working tree's copies, which a TA may have saved solved), ``runner.ipynb``, the runtime
+package ``hw4`` (with
 the embedded model and the self-check data), the environment files, ``scripts/setup.sh``,
 a student README and a ``pyproject.toml`` that packages ``hw4`` only. The ``solutions``
 and ``autograder`` packages stay behind, so the bundle can neither show the solutions nor
 rebuild the reference answers. Given a repository and/or branch, the notebooks' Colab
 badges and setup cells, and the bundle's ``hw4/colab.py`` (``REPOSITORY``/``BRANCH``, the
-one setting), point at the student repository instead of this one.
+one setting), point at the student repository instead of this one. A bundle whose
+text would hold any of the solutions' expressions is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -25,11 +28,16 @@ except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("notebooks/homework4_stub.ipynb", "runner.ipynb")
+STUB = "notebooks/homework4_stub.ipynb"
+LAB_STUB = "notebooks/lab_stub.ipynb"
+NOTEBOOKS = (LAB_STUB, STUB, "runner.ipynb")  # the lab comes first
+# Each student notebook is generated from its template and solutions: (stub, template, solutions).
+GENERATED = ((STUB, "notebooks/template/homework4.ipynb", "solutions/homework4.py"),
+             (LAB_STUB, "notebooks/template/lab.ipynb", "solutions/lab.py"))
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
 REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
-                       "embedded/model_config.json")
+                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl")
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
 STAFF_REQUIREMENTS = ("nbgrader",)
@@ -158,11 +166,14 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 
 def student_readme(repository: str | None, branch: str | None) -> str:
-    """The student README: set up, work in the notebook, make ``homework4.pkl``, submit."""
-    stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    """The student README: set up, start with the lab, work in the notebook, make ``homework4.pkl``, submit."""
+    lab, stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
     return f"""# Homework 4: sampling from Stable Audio Open
 
-{stub}
+**Start here:** the lecture lab, {lab} (`notebooks/lab_stub.ipynb`), takes the model apart
+piece by piece and has its own self-checks; it is not graded.
+
+Then the homework: {stub}
 
 You write the samplers of a latent diffusion model: the ODE derivative, an Euler sampler,
 inpainting masks, inpainting, and style transfer. Everything runs on a CPU with a small embedded
@@ -170,29 +181,29 @@ model, so you need neither a GPU nor a Hugging Face account (the real Stable Aud
 
 ## Set up
 
-- **Colab:** click the badge above. The notebook's first cell installs what it needs.
+- **Colab:** click a badge above (the lab's first). Each notebook's first cell installs what it needs.
 - **Your own machine:** `bash scripts/setup.sh` creates `.venv` and installs everything
   (or, with conda: `conda env create -f environment.yml`, then the two `pip` lines at the top of that file).
   Then `source .venv/bin/activate` and `jupyter lab`.
 
 ## Work
 
-1. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
-2. Run the self-check cell after each question: `check(...)` prints PASS, or FAIL with a hint.
-   The self-checks use small cases; the grader uses others, so passing them is necessary, not sufficient.
+1. Run `notebooks/lab_stub.ipynb` from top to bottom, filling in its six small functions.
+2. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
+3. Run the self-check cell after each question: `check(...)` prints PASS, TODO, or FAIL naming the mistake when
+   the course knows it. The self-checks use small cases and judge them as the grader does; the grader uses
+   others, so passing them is necessary, not sufficient.
 
-## Make your answers file
+## Make your answers file and submit
 
-1. Save the notebook, then convert it: `jupyter nbconvert --to script notebooks/homework4_stub.ipynb`
-   (on Colab: File > Download > Download .py). This gives `homework4_stub.py`.
-2. Run `runner.ipynb` (or `hw4 answers homework4_stub.py`); on Colab, open it with {runner}
-   and upload `homework4_stub.py` in the Files sidebar first. It imports only your definitions (nothing else
-   in the file runs), answers the graded cases and writes `homework4.pkl`, with a line per question.
+Save the notebook and run its last cell (or, in a terminal, `hw4 submit notebooks/homework4_stub.ipynb`).
+It converts the notebook to `homework4_stub.py` beside it, runs your functions on every graded case and
+writes `homework4.pkl` there too, then prints the full paths of the two files. Only your definitions are
+imported: nothing else in the notebook runs. On Colab, download the notebook as `.py`
+(File > Download > Download .py) and run `runner.ipynb` ({runner}) after uploading it in the Files sidebar.
 
-## Submit
-
-Upload **both** `homework4_stub.py` and `homework4.pkl` to Gradescope. The grade comes from
-`homework4.pkl`; the `.py` is re-run to check that it produces the same answers.
+Upload **both** files to Gradescope. The grade comes from `homework4.pkl`; the `.py` is re-run to check
+that it produces the same answers.
 """
 
 
@@ -200,7 +211,8 @@ Upload **both** `homework4_stub.py` and `homework4.pkl` to Gradescope. The grade
 
 
 def _inputs(root: Path) -> None:
-    missing = [p for p in (*NOTEBOOKS, *COPIED, "pyproject.toml") if not (root / p).is_file()]
+    sources = [path for _, *paths in GENERATED for path in paths]
+    missing = [p for p in (*NOTEBOOKS, *COPIED, *sources, "pyproject.toml") if not (root / p).is_file()]
     missing += [f"{PACKAGE}/{p}" for p in REQUIRED_IN_PACKAGE if not (root / PACKAGE / p).is_file()]
     if missing:
         raise ReleaseError(f"Cannot write the student bundle: {', '.join(missing)} missing under {root} "
@@ -209,6 +221,41 @@ def _inputs(root: Path) -> None:
 
 def _ignore(_folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n in SKIPPED or n.endswith(SKIPPED_SUFFIXES) or n.endswith(".egg-info")}
+
+
+def student_notebook(root: Path, stub: str, template: str, solutions: str) -> dict:
+    """The student notebook ``stub`` generated from ``root``'s template and solutions (nbgrader removes them)."""
+    import nbformat
+
+    from solutions.build import ROOT, generate_stub, source_notebook
+
+    source = source_notebook(root / template, ROOT / stub, root / solutions)
+    return json.loads(nbformat.writes(generate_stub(source, ROOT / stub)))
+
+
+def _package_texts(root: Path) -> dict[str, str]:
+    texts = {}
+    for path in sorted((root / PACKAGE).rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not (set(relative.parts) & SKIPPED) and not path.name.endswith(SKIPPED_SUFFIXES):
+            try:
+                texts[relative.as_posix()] = path.read_text()
+            except UnicodeDecodeError:
+                continue
+    return texts
+
+
+def refuse_solution_code(texts: dict[str, str], root: Path) -> None:
+    """Raise ``ReleaseError`` when any of ``texts`` (path -> text) holds one of the solutions' expressions."""
+    from solutions.build import solution_fragments
+
+    fragments = {f for _, _, solutions in GENERATED for f in solution_fragments(root / solutions)}
+    for name, text in texts.items():
+        bare = "".join(text.split())
+        found = sorted(f for f in fragments if f in bare)
+        if found:
+            raise ReleaseError(f"Refusing to write the student bundle: {name} holds solution code ({found[0]}); "
+                               f"remove it and release again.")
 
 
 def write_release(output_dir: str | Path, repository: str | None = None, branch: str | None = None,
@@ -226,6 +273,11 @@ def write_release(output_dir: str | Path, repository: str | None = None, branch:
     colab_source = (root / PACKAGE / "colab.py").read_text()
     source_repository, source_branch = _setting(colab_source, "REPOSITORY"), _setting(colab_source, "BRANCH")
     pyproject = bundle_pyproject(tomllib.loads((root / "pyproject.toml").read_text()))
+    notebooks = {name: json.loads((root / name).read_text()) for name in NOTEBOOKS}
+    notebooks.update({stub: student_notebook(root, stub, *sources) for stub, *sources in GENERATED})
+    written = {name: json.dumps(rewrite_notebook(nb, name, repository, branch, source_repository, source_branch),
+                                indent=1, ensure_ascii=False) + "\n" for name, nb in notebooks.items()}
+    refuse_solution_code({**_package_texts(root), **{n: (root / n).read_text() for n in COPIED}, **written}, root)
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / PACKAGE, ignore_errors=True)
@@ -234,11 +286,9 @@ def write_release(output_dir: str | Path, repository: str | None = None, branch:
     for name in COPIED:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, out / name)
-    for name in NOTEBOOKS:
-        notebook = json.loads((root / name).read_text())
-        notebook = rewrite_notebook(notebook, name, repository, branch, source_repository, source_branch)
+    for name, text in written.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+        (out / name).write_text(text)
     (out / "pyproject.toml").write_text(dump_toml(pyproject))
     (out / "README.md").write_text(student_readme(repository or source_repository, branch or source_branch))
     if not (out / ".gitignore").exists():

@@ -39,7 +39,6 @@ FORMAT = "hw4-answers/1"
 TIME_LIMIT_FACTOR = 20  # a case may take this many times the reference solution's estimated time ...
 MIN_TIME_LIMIT_S = 10.0  # ... but never less than this (start-up, a busy machine)
 HARD_KILL_GRACE_S = 5.0  # a child still running this long after its soft limit is killed
-DEFAULT_TIME_LIMIT_S = 120.0  # only for callers that pass a fixed limit (the integrity re-run); generate() derives its own
 MAX_CAPTURED_OUTPUT = 2000
 GENERATION_THREADS = 1  # float sums depend on the thread count; one thread makes answers bit-identical on a machine
 
@@ -101,9 +100,13 @@ class CaseInputs:
 
     def call(self, implementation: Any, question: str, case: Any) -> Any:
         """Call the implementation's function for ``question`` on ``case`` and return what it returned."""
-        fn = getattr(implementation, C.FUNCTIONS[question], None)
+        fn = getattr(implementation, C.ALL_FUNCTIONS[question], None)
         if not callable(fn):
-            raise NameError(f"{C.FUNCTIONS[question]} is not defined in the submission")
+            raise NameError(f"{C.ALL_FUNCTIONS[question]} is not defined in the submission")
+        if question in C.LAB_FUNCTIONS:  # the lecture lab's functions take plain tensors, built there
+            from .lab_checks import call_lab_case
+
+            return call_lab_case(fn, question, case)
         if question == "q1_to_d":
             generator = torch.Generator().manual_seed(case.seed)
             x = torch.randn(case.shape, generator=generator) * 10
@@ -133,7 +136,8 @@ class CaseInputs:
 
 def denoiser_evaluations(question: str, case: Any) -> int:
     """How many denoiser evaluations the reference solution makes on ``case`` (at most)."""
-    return int(getattr(case, "steps", 0)) if question not in ("q1_to_d", "q2_mask") else 0
+    sampling = question in C.QUESTIONS and question not in ("q1_to_d", "q2_mask")  # the lab's functions never sample
+    return int(getattr(case, "steps", 0)) if sampling else 0
 
 
 def case_time_limit(question: str, case: Any, seconds_per_evaluation: float) -> float:
@@ -485,7 +489,7 @@ def generate(
             guard = None if isolate else ModelGuard(model)
             stopped: dict[str, str] = {}
             for question, case in todo:
-                bar.set_description(C.TITLES[question])
+                bar.set_description(C.ALL_TITLES[question])
                 if question in stopped:
                     outcome = CaseOutcome(None, stopped[question])
                 else:

@@ -149,7 +149,7 @@ GRADED = CaseSet({
         StyleCase("arp_to_pads", "dreamy synth pads", 403, "bass_arpeggio", 0.45),
         StyleCase("sweep_to_snare", "snare roll", 404, "sweep", 0.6),
         StyleCase("bells_to_piano", "calm piano melody", 405, "bells", 0.75),
-        StyleCase("rain_to_thunder", "thunder and wind", 406, "rain", 0.9),
+        StyleCase("rain_to_thunder", "thunder and wind", 406, "rain", 0.93),  # int(.93 * 51) != int(.93 * 50)
         StyleCase("full_strength", "jazz", 407, "chord", 1.0),
         StyleCase("zero_strength", "jazz", 408, "drums", 0.0),
     ),
@@ -162,5 +162,89 @@ SELF_CHECK = CaseSet({
     "q2_mask": (MaskCase("check_a", "chord", 1.0, 2.0), MaskCase("check_b", "drums", 3.0, 7.0)),
     "q3_inpaint": (InpaintCase("check", "calm piano melody", 3, "chord", 30, 70, steps=8),),
     "q4_variable_inpaint": (InpaintCase("check", "calm piano melody", 4, "bells", 30, 70, 2, 5, steps=8),),
-    "q5_style_transfer": (StyleCase("check", "snare roll", 5, "drums", 0.4, steps=8),),
+    # Two strengths, so that a rounded start index, one scaled by len(sigmas) and a reversed one all differ.
+    "q5_style_transfer": (StyleCase("check_a", "snare roll", 5, "drums", 0.7, steps=8),
+                          StyleCase("check_b", "snare roll", 6, "chord", 0.8, steps=8)),
 })
+
+
+# -- The lecture lab (notebooks/lab_stub.ipynb): self-checked with the same machinery, never graded ---------
+
+LAB_QUESTIONS = ("lab_corrupt_ve", "lab_corrupt_vp", "lab_corrupt_flow", "lab_cosine", "lab_linear", "lab_cfg")
+LAB_TITLES = {
+    "lab_corrupt_ve": "Lab corrupt_ve",
+    "lab_corrupt_vp": "Lab corrupt_vp",
+    "lab_corrupt_flow": "Lab corrupt_flow",
+    "lab_cosine": "Lab cosine_sigma",
+    "lab_linear": "Lab get_sigmas_linear",
+    "lab_cfg": "Lab cfg_combine",
+}
+LAB_FUNCTIONS = {
+    "lab_corrupt_ve": "corrupt_ve",
+    "lab_corrupt_vp": "corrupt_vp",
+    "lab_corrupt_flow": "corrupt_flow",
+    "lab_cosine": "cosine_sigma",
+    "lab_linear": "get_sigmas_linear",
+    "lab_cfg": "cfg_combine",
+}
+
+
+@dataclass(frozen=True)
+class CorruptCase:
+    """Clean ``x0`` and ``noise`` of ``shape`` drawn from ``seed``, corrupted to ``sigma`` (one number, or one per item)."""
+
+    name: str
+    seed: int
+    shape: tuple[int, ...]
+    sigma: float | tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class CosineCase:
+    """The cosine schedule at times ``t`` out of ``T``, with offset ``s``."""
+
+    name: str
+    t: tuple[float, ...]
+    T: float
+    s: float
+
+
+@dataclass(frozen=True)
+class ScheduleCase:
+    """A schedule of ``steps`` levels from ``sigma_max`` down to ``sigma_min``."""
+
+    name: str
+    steps: int
+    sigma_min: float
+    sigma_max: float
+
+
+@dataclass(frozen=True)
+class GuidanceCase:
+    """Unconditional and conditional estimates of ``shape`` drawn from ``seed``, combined at ``cfg_scale``."""
+
+    name: str
+    seed: int
+    shape: tuple[int, ...]
+    cfg_scale: float
+
+
+_CORRUPT = (
+    CorruptCase("one_sigma", 21, (1, 64, 16), 0.6),
+    CorruptCase("per_item", 22, (3, 64, 8), (0.0, 0.3, 0.8)),
+    CorruptCase("pure_noise", 23, (1, 64, 8), 1.0),
+)
+LAB_CHECK = CaseSet({
+    "lab_corrupt_ve": (*_CORRUPT, CorruptCase("large_sigma", 24, (2, 64, 8), (14.6, 500.0))),
+    "lab_corrupt_vp": _CORRUPT,
+    "lab_corrupt_flow": _CORRUPT,
+    "lab_cosine": (CosineCase("thousand_steps", (0.0, 1.0, 250.0, 500.0, 999.0, 1000.0), 1000.0, 0.008),
+                   CosineCase("no_offset", (0.0, 10.0, 25.0, 40.0, 50.0), 50.0, 0.0)),
+    "lab_linear": (ScheduleCase("sao_range", 8, 0.3, 500.0), ScheduleCase("unit_range", 20, 0.01, 1.0)),
+    "lab_cfg": (GuidanceCase("scale_7", 31, (1, 64, 16), 7.0), GuidanceCase("scale_1", 32, (2, 64, 8), 1.0),
+                GuidanceCase("scale_0", 33, (1, 64, 8), 0.0)),
+})
+
+# Lookups over both notebooks' self-checked functions (the graded ``QUESTIONS`` stay the homework's only).
+ALL_FUNCTIONS = {**FUNCTIONS, **LAB_FUNCTIONS}
+ALL_TITLES = {**TITLES, **LAB_TITLES}

@@ -1,4 +1,4 @@
-"""The ``hw4`` command: ``answers`` for students; ``grade``, ``grade-all``, ``references``, ``gradescope``,
+"""The ``hw4`` command: ``submit`` and ``answers`` for students; ``grade``, ``grade-all``, ``references``, ``gradescope``,
 ``release``, ``build-notebooks`` and ``demo`` for course staff.
 
 Every subcommand is a thin wrapper over a Python function of the same job. Errors a
@@ -38,13 +38,21 @@ def cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .runner import write_answers
+
+    write_answers(args.notebook, output=None, model=args.model, progress=not args.quiet)
+    return 0
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     pipeline, grade = _staff("autograder.pipeline"), _staff("autograder.grade")
     report = pipeline.grade_file(args.pickle, args.model, diagnose=not args.no_diagnose)
     message = None
     if args.submission:
         integrity = _staff("autograder.integrity")
-        message = integrity.verify(args.submission, args.pickle, model=args.model).message
+        mechanism = "unsandboxed" if args.unsandboxed else None
+        message = integrity.verify(args.submission, args.pickle, model=args.model, mechanism=mechanism).message
         report.notes.append(message)
     print(grade.format_table(report))
     if args.json:
@@ -69,7 +77,7 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
-    gradescope = _staff("autograder.gradescope")
+    gradescope = _staff("autograder.gradescope_zip")
     print(f"wrote {gradescope.build_zip(args.output, model_name=args.model)}")
     return 0
 
@@ -114,9 +122,16 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds per case (default: 20 times the reference solution's time here, at least 10)")
     p.add_argument("-q", "--quiet", action="store_true")
 
+    p = add("submit", cmd_submit, "Convert your notebook to .py and write homework4.pkl beside it, in one step.")
+    p.add_argument("notebook", nargs="?", default="homework4_stub.ipynb",
+                   help="your notebook (default: homework4_stub.ipynb here or in notebooks/)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     p = add("grade", cmd_grade, "Grade one homework4.pkl and print the table.")
     p.add_argument("pickle")
     p.add_argument("--submission", help="re-run this .py in a sandbox and check it reproduces the pickle")
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="re-run the submission without the sandbox (only for code you trust)")
     p.add_argument("--json", help="also write Gradescope's results.json here")
     p.add_argument("--no-diagnose", action="store_true", help="skip naming likely mistakes")
 

@@ -1,8 +1,10 @@
-"""The student's last step: ``write_answers("homework4_stub.py")`` writes ``homework4.pkl``.
+"""The student's last step: ``submit("homework4_stub.ipynb")`` writes the two files to upload.
 
-``runner.ipynb`` and ``hw4 answers`` both call ``write_answers``: import the submission
-(definitions only), generate answers for every graded case on the CPU, save them with
-the safe pickle writer, and tell the student what happened per question.
+The notebook's last cell, ``hw4 submit`` and ``hw4 answers`` all end in ``write_answers``:
+convert the notebook to ``homework4_stub.py`` (when given the ``.ipynb``), import the
+submission (definitions only, with the names the notebook's setup defines provided),
+generate answers for every graded case on the CPU, save them with the safe pickle writer,
+and print what happened per question and the full paths of the two files to upload.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .safe_pickle import dump_answers
 from .submission import SubmissionError, import_submission, summary
 
 SEARCH_DIRS = (".", "notebooks")
+NOTEBOOK = "homework4_stub.ipynb"
 
 
 def find_submission(submission: str | Path) -> Path:
@@ -28,19 +31,36 @@ def find_submission(submission: str | Path) -> Path:
         candidates += [c.with_suffix(".ipynb") for c in candidates]
     for candidate in candidates:
         if candidate.is_file():
-            return candidate
-    raise SubmissionError(f"Could not find {submission}: convert your notebook with `jupyter nbconvert --to script "
-                          f"homework4_stub.ipynb`, or pass the .py/.ipynb path.")
+            return candidate.resolve()
+    raise SubmissionError(f"Could not find {submission} in {Path.cwd()} or its notebooks/ folder: pass the path of "
+                          f"your {NOTEBOOK} (or of the homework4_stub.py made from it).")
+
+
+def convert_notebook(notebook: Path) -> Path:
+    """Write ``notebook`` as a Python script next to it (what ``jupyter nbconvert --to script`` writes); its path."""
+    import nbformat
+    from nbconvert import PythonExporter
+
+    script, _ = PythonExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    target = notebook.with_suffix(".py")
+    target.write_text(script, encoding="utf-8")
+    return target
+
+
+def provided_globals(model, model_config: dict, model_name: str) -> dict:
+    """The names the notebook's setup defines, which a submission's functions may use as globals."""
+    return {"model": model, "model_config": model_config, "SAMPLE_RATE": model.sample_rate, "MODEL": model_name,
+            "device": "cpu"}
 
 
 def explain_skipped_names(answers: dict, skipped: list[str]) -> None:
-    """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = SAMPLE_RATE / 2048``)."""
+    """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = rate_of(model)``)."""
     for entry in answers["questions"].values():
         for case, error in entry["errors"].items():
             match = re.match(r"NameError: name '(\w+)' is not defined", error)
             if match and any(re.search(rf"\b{match.group(1)}\s*=", line) for line in skipped):
-                entry["errors"][case] = (f"{error} - the top-level line that sets {match.group(1)} is not a plain "
-                                         f"constant, so the runner skipped it: compute it inside the function")
+                entry["errors"][case] = (f"{error} - the top-level line that sets {match.group(1)} loads or runs "
+                                         f"something, so the runner skipped it: compute it inside the function")
 
 
 def results_summary(answers: dict) -> str:
@@ -57,7 +77,7 @@ def results_summary(answers: dict) -> str:
 
 def write_answers(
     submission: str | Path = "homework4_stub.py",
-    output: str | Path = "homework4.pkl",
+    output: str | Path | None = "homework4.pkl",
     model: str = EMBEDDED,
     time_limit_s: float | None = None,
     progress: bool = True,
@@ -65,12 +85,19 @@ def write_answers(
 ) -> dict:
     """Import ``submission``, answer every graded case with ``model``, and write ``output``.
 
-    ``time_limit_s`` fixes the limit of each case; by default it is derived from the reference solution's own
-    time on this machine and model (``hw4.answers.case_time_limit``).
+    A notebook (given, or found where its ``.py`` was asked for) is first converted to the ``.py`` beside it,
+    the file to upload. ``output=None`` writes ``homework4.pkl`` beside the submission. ``time_limit_s`` fixes
+    the limit of each case; by default it is derived from the reference solution's own time on this machine and
+    model (``hw4.answers.case_time_limit``).
     """
     path = find_submission(submission)
-    loaded, _ = load_model(model)
-    report = import_submission(path, extra_globals={"SAMPLE_RATE": loaded.sample_rate, "model": loaded})
+    if path.suffix == ".ipynb":
+        path = convert_notebook(path)
+        if not quiet:
+            print(f"Converted the notebook to {path}.")
+    output = Path(output) if output is not None else path.with_name("homework4.pkl")
+    loaded, config = load_model(model)
+    report = import_submission(path, extra_globals=provided_globals(loaded, config, model))
     if not quiet:
         print(summary(report))
     if not any(callable(getattr(report.module, name, None)) for name in C.FUNCTIONS.values()):
@@ -81,5 +108,16 @@ def write_answers(
     dump_answers(answers, output)
     if not quiet:
         print(results_summary(answers))
-        print(f"Wrote {output}: submit it together with {path.with_suffix('.py').name}.")
+        print(f"Upload these two files to Gradescope:\n  {output.resolve()}\n  {path}")
     return answers
+
+
+def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> dict | None:
+    """The notebook's last cell: convert the notebook and write ``homework4.pkl`` beside it (one sentence on failure)."""
+    from .safe_pickle import AnswerFileError
+
+    try:
+        return write_answers(notebook, output=None, model=model, progress=progress)
+    except (SubmissionError, AnswerFileError) as err:
+        print(f"Nothing was written: {err}")
+        return None

@@ -400,6 +400,7 @@ class _SafeUnpickler(pickle.Unpickler):
         super().__init__(file)
         self.answers_name = answers_name
         self.max_bytes = max_bytes
+        self.materialised = 0  # bytes of every array built so far: a buffer referenced N times counts N times
         self._token = _ArrayToken(answers_name)
 
         def make(fn: Callable[..., object], label: str) -> _Constructor:
@@ -516,6 +517,13 @@ class _SafeUnpickler(pickle.Unpickler):
             raise self._array_size_error(shape)
         if type(raw) not in (bytes, bytearray):
             raise self._bad_args("a numpy array")
+        self.materialised += nbytes
+        if self.materialised > PAYLOAD_FACTOR * self.max_bytes:
+            raise AnswerFileError(
+                f"{self.answers_name} builds more than {_size(PAYLOAD_FACTOR * self.max_bytes)} of arrays while "
+                f"loading (counting repeated references), more than an answers file may: {_AGAIN}.",
+                "too_large",
+            )
         if len(raw) != nbytes:
             raise AnswerFileError(
                 f"{self.answers_name} holds a numpy array whose shape {_show(shape)} does not match its data: "
@@ -584,7 +592,7 @@ class _Walker:
             kind = np.ndarray
         if kind is str:
             self._count(where, len(obj))
-            return obj
+            return _encodable(obj)
         if kind in _SCALAR_TYPES:
             self._count(where)
             return obj
@@ -619,12 +627,21 @@ class _Walker:
                 for key, value in obj.items():
                     if type(key) is not str:
                         raise _Invalid(where, f"a dict key that is {_describe(key)} instead of a str", "key")
-                    out[key] = self.walk(value, f"{where}[{_show(key, 40)}]", depth + 1)
+                    out[_encodable(key)] = self.walk(value, f"{where}[{_show(key, 40)}]", depth + 1)
                 return out
             items = [self.walk(value, f"{where}[{i}]", depth + 1) for i, value in enumerate(obj)]
             return items if type(obj) is list else tuple(items)
         finally:
             self.active.discard(ident)
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (valid in a pickle, not in UTF-8) replaced, so it can be printed and saved."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _check_dtype(dtype: np.dtype, where: str) -> None:

@@ -1,86 +1,158 @@
-"""Self-checks for the notebook: ``check(to_d)`` runs small cases and prints PASS or FAIL with a hint.
+"""Self-checks for the notebook: ``check(to_d)`` prints the verdict the grader would give on small cases.
 
-The expected outputs ship in ``hw4/data/selfcheck.pkl`` (written from the solutions by
-``hw4 build-selfcheck``; a test proves they match). Checks always use the embedded
-model on the CPU, so they take seconds whichever model the notebook samples with.
+The verdict follows the grader's rule (``hw4.judge``): the same comparison, the same
+accepted variants, the same cascade (a mistake in ``to_d``/``simple_sample`` counts in
+Q1 only) and the same catalogue names. What the solutions and every catalogue entry
+answer on these cases ships as arrays in ``hw4/data/selfcheck.pkl`` (written by
+``hw4 build-notebooks``; a test proves they are up to date). The lecture lab's functions are
+checked by the same code against ``hw4/data/lab_selfcheck.pkl`` (cases ``hw4.cases.LAB_CHECK``; the lab
+has no catalogue, so a wrong answer gets the function's hint). Checks always use the embedded model on the
+CPU, so they take seconds whichever model the notebook samples with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
 from . import cases as C
+from .catalogue import BY_NAME, combo_key
 from .compare import TOLERANCE, compare
+from .judge import explain
 from .safe_pickle import load_answers
 
 EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "selfcheck.pkl"
-QUESTION_OF = {fn: q for q, fn in C.FUNCTIONS.items()}
-HINTS = {
-    "q1_to_d": "The derivative is (x - denoised) / sigma, with sigma reshaped to broadcast over x's trailing "
-               "dimensions (k_diffusion.utils.append_dims).",
-    "q1_sample": "Per step: denoised = model(x, sigmas[i] * s_in, **extra_args); d = to_d(...); "
-                 "x = x + d * (sigmas[i + 1] - sigmas[i]).",
-    "q2_mask": "Frame of a time t: int(t * SAMPLE_RATE / model.pretransform.downsampling_ratio); the mask is 1 on "
-               "frames [start, end) and has reference's shape and dtype.",
-    "q3_inpaint": "After each Euler step, x = mask * x + (1 - mask) * (reference + torch.randn_like(reference) "
-                  "* sigmas[i + 1]), one fresh noise draw per step.",
-    "q4_variable_inpaint": "Replace only on steps with paint_start <= i < paint_end (draw noise only then); "
-                           "None means 0 and len(sigmas) - 1.",
-    "q5_style_transfer": "k = int(transfer_strength * (len(sigmas) - 1)); start from reference + randn_like * "
-                         "sigmas[k]; run simple_sample over sigmas[k:].",
-}
-
-_model = None
+QUESTION_OF = {fn: q for q, fn in C.ALL_FUNCTIONS.items()}
+UNKNOWN = "Not a mistake the course has catalogued: see the hints under the question."
 
 
+@cache
 def _embedded_model():
-    global _model
-    if _model is None:
-        from .model import load_model
+    from .model import load_model
 
-        _model, _ = load_model("embedded")
-    return _model
+    return load_model("embedded")[0]
 
 
+@cache
 def expected_answers() -> dict:
-    """The shipped expected outputs of the self-check cases."""
-    return load_answers(EXPECTED_FILE)
+    """The shipped self-check data: the solutions' answers (the homework's and the lab's), and under
+    ``catalogue`` each catalogue combination's."""
+    from .lab_checks import EXPECTED_FILE as LAB_EXPECTED_FILE
+
+    expected = load_answers(EXPECTED_FILE)
+    expected["questions"].update(load_answers(LAB_EXPECTED_FILE)["questions"])
+    return expected
+
+
+def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
+    """What a combination of catalogue entries answers on ``question``'s self-check cases.
+
+    The data stores a combination only where it differs from its entries of ``question`` alone, which in
+    turn are stored only where they differ from the solutions.
+    """
+    stored = expected_answers().get("catalogue", {})
+    own = tuple(n for n in names if BY_NAME[n].question == question)
+    for key in (combo_key(names), combo_key(own)):
+        if question in stored.get(key, {}):
+            return stored[key][question]
+    return expected_answers()["questions"][question]["answers"]
+
+
+def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> SimpleNamespace:
+    """The given functions plus, for the cascade rule, the earlier questions' functions from the same namespace."""
+    given = {fn.__name__: fn for fn in functions}
+    last = max(C.QUESTIONS.index(q) for q in questions)
+    found = dict(given)
+    for question in C.QUESTIONS[:last]:
+        name = C.FUNCTIONS[question]
+        for fn in functions:
+            other = getattr(fn, "__globals__", {}).get(name)
+            if name not in found and callable(other):
+                found[name] = other
+    return SimpleNamespace(**found)
 
 
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
-    """Check homework functions on the self-check cases; one ``(message, passed)`` per question."""
+    """Check notebook functions on the self-check cases; one ``(message, passed)`` per question."""
+    questions = tuple(QUESTION_OF[fn.__name__] for fn in functions if getattr(fn, "__name__", None) in QUESTION_OF)
+    if not questions:
+        names = ", ".join(C.ALL_FUNCTIONS.values())
+        raise ValueError(f"check() takes the notebook's functions themselves ({names}).")
+    verdicts = {}
+    homework = tuple(q for q in questions if q in C.QUESTIONS)
+    if homework:
+        verdicts.update(_homework_verdicts(functions, homework))
+    lab = tuple(q for q in questions if q not in C.QUESTIONS)
+    if lab:
+        verdicts.update(_lab_verdicts(functions, lab))
+    return [verdicts[q] for q in questions]
+
+
+def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
     from .answers import generate
 
+    implementation = _implementation(functions, questions)
+    ran = tuple(q for q in C.QUESTIONS if C.FUNCTIONS[q] in vars(implementation))
+    answers = generate(implementation, _embedded_model(), C.SELF_CHECK, questions=ran, progress=False)["questions"]
+    expected = expected_answers()["questions"]
+    results = {q: _results(answers[q], expected[q]["answers"]) for q in ran}
+    correct = frozenset(q for q, rs in results.items() if all(passed for _, passed, _ in rs))
+    student = {q: answers[q]["answers"] for q in ran}
+    return {q: _verdict(q, answers[q]["errors"], results[q], student, correct) for q in questions}
+
+
+def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    from .answers import generate
+    from .lab_checks import HINTS
+
     implementation = SimpleNamespace(**{fn.__name__: fn for fn in functions})
-    questions = tuple(QUESTION_OF[fn.__name__] for fn in functions if fn.__name__ in QUESTION_OF)
-    if not questions:
-        names = ", ".join(C.FUNCTIONS.values())
-        raise ValueError(f"check() takes the homework functions themselves ({names}).")
-    answers = generate(implementation, _embedded_model(), C.SELF_CHECK, questions=questions, progress=False)
-    expected = expected_answers()
-    return [_verdict(q, answers["questions"][q], expected["questions"][q]["answers"]) for q in questions]
+    answers = generate(implementation, _embedded_model(), C.LAB_CHECK, questions=questions,
+                       progress=False)["questions"]
+    expected = expected_answers()["questions"]
+    verdicts = {}
+    for q in questions:
+        results = _results(answers[q], expected[q]["answers"])
+        verdict = _verdict(q, answers[q]["errors"], results, {}, frozenset())
+        verdicts[q] = (verdict[0].replace(UNKNOWN, f"Hint: {HINTS[q]}"), verdict[1])
+    return verdicts
 
 
 def check(*functions: Callable) -> None:
-    """Check homework functions (e.g. ``check(to_d)``) on small cases and print PASS, FAIL (with a hint) or TODO."""
+    """Check homework functions (e.g. ``check(to_d)``) on small cases and print PASS, FAIL (naming the mistake) or TODO."""
     for message, _ in run_checks(*functions):
         print(message)
 
 
-def _verdict(question: str, got: dict, expected: dict) -> tuple[str, bool]:
-    title = C.TITLES[question]
-    errors = got["errors"]
+def _results(got: dict, expected: dict) -> list[tuple[str, bool, object]]:
+    """``(case, passed, verdict or error)`` per case, as the grader compares them."""
+    out = []
+    for name, value in expected.items():
+        if name in got["errors"]:
+            out.append((name, False, got["errors"][name]))
+        else:
+            verdict = compare(got["answers"].get(name), value)
+            out.append((name, verdict.passed, verdict))
+    return out
+
+
+def _verdict(question: str, errors: dict, results: list, student: dict, correct: frozenset) -> tuple[str, bool]:
+    title, total = C.ALL_TITLES[question], len(results)
+    if any(e.startswith("not implemented") for e in errors.values()):
+        return f"TODO  {title}: not implemented yet.", False
     if errors:
-        first = next(iter(errors.values()))
-        if first.startswith("not implemented"):
-            return f"TODO  {title}: not implemented yet.", False
-        return f"FAIL  {title}: {first}\n      Hint: {HINTS[question]}", False
-    verdicts = [compare(got["answers"].get(name), value) for name, value in expected.items()]
+        return f"FAIL  {title}: {next(iter(errors.values()))}\n      {UNKNOWN}", False
+    verdicts = [v for _, _, v in results]
     worst = max((v.error for v in verdicts if v.error is not None), default=None)
     size = f"relative error {worst:.1e}" if worst is not None else "no comparable output"
-    if all(v.passed for v in verdicts):
-        return f"PASS  {title}: {len(verdicts)}/{len(verdicts)} checks ({size}, tolerance {TOLERANCE:.0e}).", True
-    reason = next(v.reason for v in verdicts if not v.passed)
-    return f"FAIL  {title}: {reason}.\n      Hint: {HINTS[question]}", False
+    if all(passed for _, passed, _ in results):
+        return f"PASS  {title}: {total}/{total} checks ({size}, tolerance {TOLERANCE:.0e}).", True
+    wrong = [name for name, passed, v in results if not passed and v.error is not None]
+    diagnosis = explain(question, student, wrong, catalogue_answers, correct) if wrong and student else None
+    if diagnosis is not None and diagnosis.credit and len(wrong) == sum(not p for _, p, _ in results):
+        return f"PASS  {title}: {total}/{total} checks. {diagnosis.feedback}", True
+    reason = next(v.reason for _, passed, v in results if not passed)
+    if diagnosis is not None and not diagnosis.credit:
+        return f"FAIL  {title}: {reason}.\n      Likely mistake ({diagnosis.entry_name}): {diagnosis.feedback}", False
+    return f"FAIL  {title}: {reason}.\n      {UNKNOWN}", False

@@ -4,8 +4,11 @@ Students write their functions in ``homework4_stub.ipynb`` and convert it with
 ``jupyter nbconvert --to script``; the notebook also loads the model, plays audio
 and runs test loops. Only the top-level statements that define something are run
 here: imports (each on its own, a failing one is reported and skipped), function
-and class definitions, and assignments of literal values such as
-``SAMPLE_RATE = 44100``. Every other top-level statement is skipped and reported,
+and class definitions, and assignments computed from literals, imports, earlier
+such names and the names the runner provides (``model``, ``SAMPLE_RATE``, ...), with no
+call but a few harmless ones (``HOP = model.pretransform.downsampling_ratio``,
+``device = "cuda" if torch.cuda.is_available() else "cpu"``). Every other top-level
+statement (loading a model or a clip, sampling, plotting) is skipped and reported,
 so students no longer have to comment anything out before submitting.
 """
 
@@ -19,6 +22,7 @@ import os
 import sys
 import types
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,7 @@ class ImportReport:
     module: types.ModuleType
     skipped: list[str] = field(default_factory=list)
     failed_imports: list[str] = field(default_factory=list)
+    provided: list[str] = field(default_factory=list)  # names the runner set (model, SAMPLE_RATE, ...)
 
 
 @dataclass
@@ -213,13 +218,49 @@ def _is_main_block(node: ast.stmt) -> bool:
     return len(parts) == 2 and len(names) == 1 and len(mains) == 1
 
 
-def _classify(node: ast.stmt) -> str | None:
+# Calls a top-level assignment may make: cheap, no side effects, nothing loaded.
+SAFE_CALLS = frozenset({
+    "int", "float", "round", "abs", "min", "max", "len", "str", "bool", "tuple", "list", "dict", "range",
+    "torch.cuda.is_available", "torch.backends.mps.is_available", "torch.device",
+})
+_SAFE_NODES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
+               ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.Dict, ast.Set, ast.Call, ast.keyword,
+               ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.expr_context)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _is_computed_constant(node: ast.expr | None, known: Mapping[str, Any]) -> bool:
+    """True for an expression of literals and known names (imports, constants, the runner's), calling only SAFE_CALLS."""
+    if node is None:
+        return False
+    calls = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    for n in ast.walk(node):
+        if not isinstance(n, _SAFE_NODES):
+            return False
+        if isinstance(n, ast.Call) and _dotted(n.func) not in SAFE_CALLS:
+            return False
+        if isinstance(n, ast.Name) and n.id not in known and not (id(n) in calls and n.id in SAFE_CALLS):
+            return False
+    return True
+
+
+def _classify(node: ast.stmt, known: Mapping[str, Any]) -> str | None:
     """``None`` for a statement to run, otherwise why it is skipped (``""``: skip silently)."""
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return None
-    if isinstance(node, ast.Assign) and _is_literal(node.value) and all(map(_plain_targets, node.targets)):
+    if isinstance(node, ast.Assign) and all(map(_plain_targets, node.targets)) and (
+            _is_literal(node.value) or _is_computed_constant(node.value, known)):
         return None
-    if isinstance(node, ast.AnnAssign) and _is_literal(node.value) and isinstance(node.target, ast.Name):
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and (
+            _is_literal(node.value) or _is_computed_constant(node.value, known)):
         return None
     if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
         return ""  # does nothing: a docstring, a note in a string, ``pass``
@@ -274,8 +315,8 @@ def import_submission(
 
     module = types.ModuleType(name, ast.get_docstring(tree))
     module.__file__ = source.filename
-    report = ImportReport(module)
     extra = dict(extra_globals or {})
+    report = ImportReport(module, provided=sorted(extra))
     module.__dict__.update(extra)
 
     flags = 0
@@ -283,7 +324,7 @@ def import_submission(
     sys.modules[name] = module  # dataclasses and typing look the module up while classes are made
     try:
         for node in tree.body:
-            reason = _classify(node)
+            reason = _classify(node, module.__dict__)
             if reason is not None:
                 if reason:
                     report.skipped.append(
@@ -317,13 +358,13 @@ def import_submission(
     return report
 
 
-def _defined(module: types.ModuleType) -> tuple[list[str], list[str], list[str]]:
-    """Functions, classes and constants the submission itself defined."""
+def _defined(module: types.ModuleType, provided: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Functions, classes and constants the submission itself defined (not the names the runner provided)."""
     functions: list[str] = []
     classes: list[str] = []
     constants: list[str] = []
     for key, value in vars(module).items():
-        if key.startswith("__"):
+        if key.startswith("__") or key in provided:
             continue
         if getattr(value, "__module__", None) == module.__name__ and callable(value):
             (classes if isinstance(value, type) else functions).append(key)
@@ -343,7 +384,7 @@ def _capped(lines: list[str]) -> list[str]:
 
 def summary(report: ImportReport) -> str:
     """A few friendly lines for the student: what was kept, what was skipped and why."""
-    functions, classes, constants = _defined(report.module)
+    functions, classes, constants = _defined(report.module, report.provided)
     file = os.path.basename(getattr(report.module, "__file__", None) or report.module.__name__)
     out = [f"Imported {file}."]
     if functions:
@@ -354,10 +395,14 @@ def summary(report: ImportReport) -> str:
         out.append(f"Classes: {', '.join(classes)}.")
     if constants:
         out.append(f"Constants (UPPER_CASE names): {', '.join(constants)}.")
+    if report.provided:
+        out.append(f"Provided by the runner (your own lines setting them are overridden): "
+                   f"{', '.join(report.provided)}.")
     if report.skipped:
         out.append(
-            f"Skipped {len(report.skipped)} top-level statement(s); only imports, functions, classes "
-            "and literal constants are run, so this is expected for model loading, tests and displays:"
+            f"Skipped {len(report.skipped)} top-level statement(s); only imports, functions, classes and "
+            "constants computed without loading anything are run, so this is expected for model loading, "
+            "tests and displays:"
         )
         out.extend(_capped(report.skipped))
     if report.failed_imports:

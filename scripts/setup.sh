@@ -13,6 +13,16 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
 
+# The integrity check runs student code in a bubblewrap sandbox (autograder/sandbox.py); setpriv is util-linux's.
+if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing bubblewrap and util-linux (the sandbox for student code)"
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap util-linux) >/dev/null
+  else
+    echo "setup: note: install bubblewrap (e.g. sudo apt-get install bubblewrap) to run integrity checks"
+  fi
+fi
+
 # The stamp records what was installed; when pyproject or the pins change we reinstall.
 stamp="$VENV/.hw4-installed"
 want=$(cat pyproject.toml requirements-nodeps.txt scripts/setup.sh | sha256sum | cut -c1-16)

@@ -1,19 +1,23 @@
-"""Generate the student notebook and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
+"""Generate the student notebooks and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
 
 template (prose, ``# solution: NAME`` placeholders) + ``solutions/homework4.py``
   -> nbgrader source notebook (solution cells marked)  -> ``nbgrader generate_assignment``
   -> ``notebooks/homework4_stub.ipynb`` (solutions replaced by ``raise NotImplementedError()``).
 The solution notebook is written to ``build/`` for course staff; the badges of every
-notebook and ``hw4/data/selfcheck.pkl`` are refreshed too.
+notebook and ``hw4/data/selfcheck.pkl`` are refreshed too. The lecture lab is built the same way:
+``notebooks/template/lab.ipynb`` + ``solutions/lab.py`` -> ``notebooks/lab_stub.ipynb`` and ``hw4/data/lab_selfcheck.pkl``.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import textwrap
+import types
 from pathlib import Path
 
 import nbformat
@@ -27,6 +31,12 @@ RUNNER = ROOT / "runner.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "build" / "homework4_solution.ipynb"
 SOLUTIONS_SOURCE = ROOT / "solutions" / "homework4.py"
 SELFCHECK_DATA = ROOT / "hw4" / "data" / "selfcheck.pkl"
+# The lecture lab, built the same way from its own template and solutions.
+LAB_TEMPLATE = ROOT / "notebooks" / "template" / "lab.ipynb"
+LAB_STUB = ROOT / "notebooks" / "lab_stub.ipynb"
+LAB_SOLUTION_NOTEBOOK = ROOT / "build" / "lab_solution.ipynb"
+LAB_SOLUTIONS_SOURCE = ROOT / "solutions" / "lab.py"
+LAB_SELFCHECK_DATA = ROOT / "hw4" / "data" / "lab_selfcheck.pkl"
 PLACEHOLDER = "# solution: "
 SETUP_CELL_PREFIX = "from hw4.colab import setup"
 ASSIGNMENT = "homework4"
@@ -53,11 +63,37 @@ def function_sources(path: Path = SOLUTIONS_SOURCE) -> dict[str, str]:
     return sources
 
 
+# Complete, so that `jupyter nbconvert --to script` writes a .py (with only "name" it writes a .txt).
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
+
+
+def solution_fragments(path: Path = SOLUTIONS_SOURCE) -> set[str]:
+    """The solutions' expressions a student must not be shown, without spaces.
+
+    Every operator expression inside a solution region (six characters or more), except those the
+    student's skeleton shows anyway (e.g. ``len(sigmas) - 1`` in the loops).
+    """
+    text = path.read_text()
+    regions = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S)
+    skeleton = "".join(re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", "", text, flags=re.S).split())
+    fragments = {"SAMPLE_RATE/model.pretransform.downsampling_ratio", "SAMPLE_RATE/downsampling_ratio",
+                 "denoised-x", "(x-denoised)/sigma", "*sigmas[i+1]", "sigmas[k:]"}
+    for region in regions:
+        tree = ast.parse(textwrap.dedent(region))
+        fragments |= {"".join(ast.unparse(n).split()) for n in ast.walk(tree) if isinstance(n, ast.BinOp)}
+    return {f for f in fragments if len(f) >= 6 and f not in skeleton}
+
+
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs and execution counts so committed notebooks stay diff-friendly."""
+    """Drop outputs and execution counts so committed notebooks stay diff-friendly; set the language metadata."""
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    nb.metadata["language_info"] = nbformat.from_dict(LANGUAGE_INFO)
+    nb.metadata["kernelspec"] = nbformat.from_dict({"display_name": "Python 3", "language": "python",
+                                                    "name": "python3"})
     return nb
 
 
@@ -72,26 +108,27 @@ def prepare(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
     return clean(nb)
 
 
-def source_notebook(template: Path = TEMPLATE) -> nbformat.NotebookNode:
+def source_notebook(template: Path = TEMPLATE, stub: Path = STUB,
+                    solutions: Path = SOLUTIONS_SOURCE) -> nbformat.NotebookNode:
     """The nbgrader source notebook: the template with each placeholder replaced by its solution function."""
-    nb = prepare(nbformat.read(template, as_version=4), "notebooks/homework4_stub.ipynb")
-    sources = function_sources()
+    nb = prepare(nbformat.read(template, as_version=4), stub.relative_to(ROOT).as_posix())
+    sources = function_sources(solutions)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
             name = cell.source.strip()[len(PLACEHOLDER):].strip()
             if name not in sources:
-                raise KeyError(f"{template} asks for solution {name!r}, which solutions/homework4.py does not define")
+                raise KeyError(f"{template} asks for solution {name!r}, which {solutions.name} does not define")
             cell.source = sources[name]
             cell.metadata["nbgrader"] = {"grade": False, "grade_id": name, "locked": False, "schema_version": 3,
                                          "solution": True, "task": False}
     return nb
 
 
-def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def generate_stub(source: nbformat.NotebookNode, stub: Path = STUB) -> nbformat.NotebookNode:
     """Run ``nbgrader generate_assignment`` on ``source`` in a scratch course folder; return the student version."""
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
-        src = course / "source" / ASSIGNMENT / STUB.name
+        src = course / "source" / ASSIGNMENT / stub.name
         src.parent.mkdir(parents=True)
         nbformat.write(source, src)
         (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
@@ -99,42 +136,76 @@ def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         command = [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"]
         done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
-        released = course / "release" / ASSIGNMENT / STUB.name
+        released = course / "release" / ASSIGNMENT / stub.name
         if done.returncode != 0 or not released.exists():
             raise RuntimeError(f"nbgrader generate_assignment failed:\n{done.stdout}\n{done.stderr}")
         return clean(nbformat.read(released, as_version=4))
 
 
 def selfcheck_answers() -> dict:
-    """The self-check cases answered by the solutions on the embedded model."""
-    from autograder.mistakes import fresh_solutions
+    """The self-check cases answered by the solutions and, under ``catalogue``, by every catalogue combination.
+
+    A combination is stored for a question only where its answers differ from those of its entries that belong
+    to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing.
+    """
+    from autograder.mistakes import fresh_solutions, implementation
     from hw4.answers import generate
-    from hw4.cases import SELF_CHECK
+    from hw4.cases import QUESTIONS, SELF_CHECK
+    from hw4.catalogue import BY_NAME, combo_key, combos_for
     from hw4.model import load_model
 
     model, _ = load_model("embedded")
-    return generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+    data = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+    catalogue: dict[str, dict] = {}
+    for index, question in enumerate(QUESTIONS):
+        own = lambda combo, q=question: tuple(n for n in combo if BY_NAME[n].question == q)  # noqa: E731
+        # The question's own combinations first: an earlier mistake that changes nothing here falls back to them.
+        for combo in sorted(combos_for(question, QUESTIONS[:index]), key=lambda c: own(c) != c):
+            found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
+            answers = found["questions"][question]["answers"]
+            fallback = catalogue.get(combo_key(own(combo)), {}).get(question, data["questions"][question]["answers"])
+            if not _same_arrays(answers, fallback):
+                catalogue.setdefault(combo_key(combo), {})[question] = answers
+    data["catalogue"] = catalogue
+    return data
+
+
+def lab_selfcheck_answers() -> dict:
+    """The lab's self-check cases answered by its solutions (they need no model; ``generate`` gets the embedded one)."""
+    from hw4.answers import generate
+    from hw4.cases import LAB_CHECK
+    from hw4.model import load_model
+
+    module = types.ModuleType("lab_solutions")
+    exec(compile(LAB_SOLUTIONS_SOURCE.read_text(), str(LAB_SOLUTIONS_SOURCE), "exec"), module.__dict__)
+    model, _ = load_model("embedded")
+    return generate(module, model, LAB_CHECK, progress=False)
 
 
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
-    """Whether two notebooks have the same cells (types and sources)."""
-    return [(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
+    """Whether two notebooks have the same cells (types and sources) and language metadata."""
+    return ([(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
+            and a.metadata.get("language_info") == b.metadata.get("language_info"))
+
+
+def _same_arrays(a: dict, b: dict) -> bool:
+    """Whether two ``{case: array}`` dicts hold the same cases with arrays the grader would call equal."""
+    from hw4.compare import compare
+
+    return a.keys() == b.keys() and all(compare(a[k], b[k]).passed for k in a)
 
 
 def same_answers(a: dict, b: dict) -> bool:
-    """Whether two answers dicts answer the same cases with arrays the grader would call equal.
+    """Whether two answers dicts (with their ``catalogue`` sections) hold arrays the grader would call equal.
 
     Within ``hw4.compare``'s tolerance, not bit for bit: the committed data was made on one CPU and is
     checked on others, whose float32 sums differ in the last bits.
     """
-    from hw4.compare import compare
-
     qa, qb = a["questions"], b["questions"]
-    return qa.keys() == qb.keys() and all(
-        qa[q]["answers"].keys() == qb[q]["answers"].keys()
-        and all(compare(qa[q]["answers"][k], qb[q]["answers"][k]).passed for k in qa[q]["answers"])
-        for q in qa
-    )
+    ca, cb = a.get("catalogue", {}), b.get("catalogue", {})
+    return (qa.keys() == qb.keys() and all(_same_arrays(qa[q]["answers"], qb[q]["answers"]) for q in qa)
+            and ca.keys() == cb.keys()
+            and all(ca[k].keys() == cb[k].keys() and all(_same_arrays(ca[k][q], cb[k][q]) for q in ca[k]) for k in ca))
 
 
 def build_all(check: bool = False) -> list[str]:
@@ -142,20 +213,23 @@ def build_all(check: bool = False) -> list[str]:
     from hw4.safe_pickle import dump_answers, load_answers
 
     source = source_notebook()
-    outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb")}
+    lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
+    outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb"),
+               LAB_STUB: generate_stub(lab_source, LAB_STUB)}
     stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
-    selfcheck = selfcheck_answers()
-    selfcheck_stale = not SELFCHECK_DATA.exists() or not same_answers(load_answers(SELFCHECK_DATA), selfcheck)
-    if selfcheck_stale:
-        stale.append(str(SELFCHECK_DATA.relative_to(ROOT)))
+    data = {SELFCHECK_DATA: selfcheck_answers(), LAB_SELFCHECK_DATA: lab_selfcheck_answers()}
+    data_stale = {path: answers for path, answers in data.items()
+                  if not path.exists() or not same_answers(load_answers(path), answers)}
+    stale += [str(path.relative_to(ROOT)) for path in data_stale]
     if check:
         return stale
     for path, nb in outputs.items():
         nbformat.write(nb, path)
-    SOLUTION_NOTEBOOK.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(source, SOLUTION_NOTEBOOK)
-    if selfcheck_stale:  # rewritten only when its arrays change, so the binary file does not churn in git
-        SELFCHECK_DATA.parent.mkdir(parents=True, exist_ok=True)
-        dump_answers(selfcheck, SELFCHECK_DATA)
+    for path, nb in {SOLUTION_NOTEBOOK: source, LAB_SOLUTION_NOTEBOOK: lab_source}.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+    for path, answers in data_stale.items():  # rewritten only when its arrays change, so binaries do not churn in git
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dump_answers(answers, path)
     return stale

@@ -61,7 +61,7 @@ def simple_sample_inpaint(model, x, sigmas, reference, mask, extra_args=None):
 def simple_sample_variable_inpaint(
     model, x, sigmas, reference, mask, extra_args=None, paint_start=None, paint_end=None
 ):
-    """Inpainting that pins the unmasked frames to ``reference`` only on steps paint_start <= i < paint_end."""
+    """Inpainting that pins the unmasked frames to ``reference`` only on the steps of the paint window."""
     extra_args = {} if extra_args is None else extra_args
     paint_start = 0 if paint_start is None else paint_start
     paint_end = len(sigmas) - 1 if paint_end is None else paint_end

@@ -49,3 +49,15 @@ def solution_pickle(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("solution-answers") / "homework4.pkl"
     write_answers(SOLUTION, path, progress=False, quiet=True)
     return path
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids of the live processes whose command line contains ``marker`` (left behind by a test's probe)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -15,12 +15,14 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from autograder import gradescope
+from autograder import gradescope_run as gradescope
+from autograder import gradescope_zip, integrity
 from autograder.references import reference_key
 from hw4.safe_pickle import AnswerFileError, dump_answers, load_answers
 
@@ -36,7 +38,7 @@ def correct_pickle(solution_pickle) -> Path:
 
 @pytest.fixture(scope="module")
 def zip_path(tmp_path_factory) -> Path:
-    return gradescope.build_zip(tmp_path_factory.mktemp("zip") / "autograder.zip")
+    return gradescope_zip.build_zip(tmp_path_factory.mktemp("zip") / "autograder.zip")
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def test_zip_layout(zip_path):
         constraints = archive.read("constraints.txt").decode()
     names = set(infos)
     for required in ("setup.sh", "run_autograder", "pyproject.toml", "requirements-nodeps.txt", "README.md",
-                     "hw4/__init__.py", "hw4/embedded/model.safetensors", "autograder/gradescope.py",
+                     "hw4/__init__.py", "hw4/embedded/model.safetensors", "autograder/gradescope_run.py", "autograder/gradescope_zip.py",
                      "autograder/points.json", "solutions/homework4.py", "constraints.txt", "gradescope.json"):
         assert required in names, required
     key = reference_key("embedded")
@@ -116,7 +118,7 @@ def test_zip_layout(zip_path):
     assert "python3 -m venv" in setup and "/autograder/venv" in setup
     assert "torch torchvision torchaudio" in setup and "--no-deps" in setup and "requirements-nodeps.txt" in setup
     assert '-e "$SOURCE"' in setup and "/autograder/source" in setup
-    assert "HW4_PYTHON" in scripts["run_autograder"] and "-m autograder.gradescope" in scripts["run_autograder"]
+    assert "HW4_PYTHON" in scripts["run_autograder"] and "-m autograder.gradescope_run" in scripts["run_autograder"]
     assert "@" not in scripts["run_autograder"].replace("$@", "")
 
 
@@ -238,11 +240,13 @@ def test_integrity_note_never_changes_the_score(root, correct_pickle, monkeypatc
     (root / "submission" / "homework4_stub.py").write_text("# the student's code\n")
     calls = []
 
-    def verify(submission, pickle_path, model):
+    def verify(submission, pickle_path, model, time_limit_s):
         calls.append((Path(submission).name, Path(pickle_path).name, model))
+        assert 0 < time_limit_s <= gradescope.TIME_BUDGET_S
+        assert json.loads((root / "results" / "results.json").read_text())["score"] == 100  # written before
         return FakeIntegrity(ok, f"integrity says {ok}")
 
-    monkeypatch.setattr(gradescope, "_verifier", lambda: verify)
+    monkeypatch.setattr(integrity, "verify", verify)
     results = gradescope.run_autograder(root=root)
     assert calls == [("homework4_stub.py", "Homework4.PKL", "embedded")]
     assert results["score"] == 100
@@ -260,7 +264,7 @@ def test_integrity_crash_is_a_note(root, correct_pickle, monkeypatch):
     def verify(*_args, **_kwargs):
         raise OSError("sandbox exploded")
 
-    monkeypatch.setattr(gradescope, "_verifier", lambda: verify)
+    monkeypatch.setattr(integrity, "verify", verify)
     results = gradescope.run_autograder(root=root)
     assert results["score"] == 100
     assert results["tests"][-1]["status"] == "failed" and "OSError" in results["tests"][-1]["output"]
@@ -302,12 +306,12 @@ def test_script_when_python_dies(root, tmp_path):
     assert results["score"] == 0 and "stopped unexpectedly" in results["output"]
 
 
-def test_without_the_integrity_module(root, correct_pickle, monkeypatch):
+def test_no_time_left_for_the_rerun_is_a_note(root, correct_pickle, monkeypatch):
     shutil.copy(correct_pickle, root / "submission" / "homework4.pkl")
     (root / "submission" / "homework4_stub.py").write_text("# the student's code\n")
-    monkeypatch.setattr(gradescope, "_verifier", lambda: None)
+    monkeypatch.setattr(gradescope, "TIME_BUDGET_S", 1.0)
     results = gradescope.run_autograder(root=root)
-    assert results["score"] == 100 and "not available" in results["tests"][-1]["output"]
+    assert results["score"] == 100 and "could not finish" in results["tests"][-1]["output"]
 
 
 def test_prepare_finds_the_cached_references(zip_path):
@@ -319,3 +323,76 @@ def test_model_comes_from_the_zip(root, monkeypatch):
     assert gradescope.default_model(root) == "embedded"
     monkeypatch.setenv("HW4_MODEL", "sao")
     assert gradescope.default_model(root) == "sao"
+
+
+# ------------------------------------------------------------------------------------- a hostile student
+
+# A class body runs at import: it looks for the grader's results folder (through its own environment, every
+# process's environment and the usual path), forges a full score there, tries to kill every process it can
+# see, and leaves a setsid daemon that forges the score again after the grader has finished. Then to_d hangs.
+FORGER = '''
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+FORGED = json.dumps({{"score": 100, "output": "forged", "tests": []}})
+
+
+def _forge():
+    roots = {{os.environ.get("HW4_AUTOGRADER_ROOT", ""), "/autograder", {root!r}}}
+    for pid in os.listdir("/proc"):
+        try:
+            for item in Path("/proc", pid, "environ").read_bytes().split(b"\\0"):
+                if item.startswith(b"HW4_AUTOGRADER_ROOT="):
+                    roots.add(item.split(b"=", 1)[1].decode())
+        except OSError:
+            pass
+    for root in roots:
+        try:
+            Path(root, "results", "results.json").write_text(FORGED)
+        except OSError:
+            pass
+
+
+class Attack:
+    _forge()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(3)
+            _forge()
+        os._exit(0)
+
+
+def to_d(x, sigma, denoised):
+    while True:
+        time.sleep(1)
+'''
+
+
+def test_a_hostile_submission_cannot_forge_its_score(root, solution_pickle, tmp_path):
+    worthless = load_answers(solution_pickle)
+    for entry in worthless["questions"].values():
+        entry["errors"] = {name: "NotImplementedError" for name in entry["answers"]}
+        entry["answers"] = {}
+    dump_answers(worthless, root / "submission" / "homework4.pkl")
+    (root / "submission" / "homework4_stub.py").write_text(FORGER.format(root=str(root)))
+    env_budget = {"HW4_TIME_BUDGET_S": "60"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HW4_")}
+    env.update(HW4_AUTOGRADER_ROOT=str(root), HW4_PYTHON=sys.executable, **env_budget)
+    done = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    time.sleep(5)  # longer than the daemon would wait before forging again
+    results = written(root)
+    assert results["score"] == 0 and "forged" not in json.dumps(results)
+    note = results["tests"][-1]
+    assert note["name"] == gradescope.INTEGRITY_TEST and note["status"] == "failed"

@@ -12,6 +12,7 @@ from autograder.grade import CannotGrade, format_table, grade, gradescope_result
 from autograder.mistakes import CATALOG, MISTAKES, VARIANTS
 from hw4 import cases as C
 from hw4.answers import generate
+from hw4.catalogue import variant_sets
 
 LATER = {"q1_to_d": C.QUESTIONS[1:], "q1_sample": C.QUESTIONS[2:]}
 
@@ -136,3 +137,38 @@ def test_feedback_names_the_mistake_and_a_crash_together(catalog_answers, soluti
     entry["errors"]["batch2"] = "RuntimeError: The size of tensor a (128) must match (line 3: return x / sigma)"
     feedback = grade(answers, solution_answers, diagnoser=diagnoser).questions[0].feedback
     assert "sign flipped" in feedback and "case 'batch2': raised RuntimeError" in feedback
+
+
+def _with(answers: dict, model, names: tuple[str, ...], questions: tuple[str, ...]) -> dict:
+    """``answers`` with ``questions`` answered by the solutions with the catalogue entries ``names`` turned on."""
+    from autograder.mistakes import implementation
+
+    answers = copy.deepcopy(answers)
+    answers["questions"].update(generate(implementation(names), model, questions=questions, progress=False)["questions"])
+    return answers
+
+
+@pytest.mark.parametrize("question,names", [(q, s) for q in C.QUESTIONS for s in variant_sets(q)[1:]])
+def test_accepted_variants_compose(question, names, model, solution_answers, diagnoser):
+    """Every combination of accepted variants (e.g. sample_euler and noise on every step in Q4) gets full marks."""
+    report = grade(_with(solution_answers, model, names, (question,)), solution_answers, diagnoser=diagnoser)
+    assert report.total == 100, format_table(report)
+
+
+@pytest.mark.parametrize("entry,names", [(e, s) for e in MISTAKES for s in variant_sets(e.question)[1:]],
+                         ids=lambda v: getattr(v, "name", None) or "+".join(v))
+def test_a_mistake_with_accepted_variants_is_named_as_that_mistake(entry, names, model, solution_answers, diagnoser):
+    report = grade(_with(solution_answers, model, (entry.name, *names), (entry.question,)), solution_answers,
+                   diagnoser=diagnoser)
+    own = next(q for q in report.questions if q.question == entry.question)
+    assert own.score < own.max_score and entry.feedback in own.feedback
+    assert report.total == 100 - own.max_score + own.score
+
+
+@pytest.mark.parametrize("entry", [e for e in MISTAKES if e.question in ("q1_to_d", "q1_sample")], ids=lambda e: e.name)
+def test_an_earlier_mistake_with_later_variants_is_counted_once(entry, model, catalog_answers, solution_answers,
+                                                                 diagnoser):
+    names = (entry.name, *variant_sets("q4_variable_inpaint")[-1], *variant_sets("q3_inpaint")[-1])
+    answers = _with(catalog_answers[entry.name], model, names, ("q3_inpaint", "q4_variable_inpaint"))
+    got = scores(grade(answers, solution_answers, diagnoser=diagnoser))
+    assert all(score == max_score for q, (score, max_score) in got.items() if q != entry.question), got

@@ -2,49 +2,76 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import processes_with
 
-from autograder.integrity import Integrity, child_environment, mismatched_cases, verify
+from autograder import sandbox
+from autograder.integrity import Integrity, mismatched_cases, verify
 from hw4.safe_pickle import dump_answers, load_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "homework4.py"
 HANG_LIMIT_S = 15
+MARKER = f"hw4-integrity-daemon-{os.getpid()}"
 
-# The solutions plus a to_d that tries to reach the grader and leaves a child process behind on its first call,
-# and otherwise computes the right answer. WITNESS is a literal, so the runner keeps it; the endless top-level
-# loop is skipped like every statement that defines nothing.
+# The solutions plus a class body (it runs at import, whatever the runner keeps) that attacks the grader: it
+# reads the grader's environment through /proc, the reference cache, the solutions and a friend's pickle,
+# writes a forged results.json, leaves a setsid daemon behind and patches the runner's dump_answers to hand in
+# the friend's pickle. Its to_d answers correctly only when every attack failed, so "reproduces" proves both
+# that the code ran and that it found nothing.
 HOSTILE = '''
-import json
 import os
-import subprocess
 from pathlib import Path
 
-WITNESS = {witness!r}
 
-while True:
-    pass
+def _attacks():
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and b"HW4-GRADER-SECRET" in Path("/proc", pid, "environ").read_bytes():
+                found.append("environ")
+        except OSError:
+            pass
+    for path in ({cache!r}, {solutions!r}, {friend!r}):
+        try:
+            Path(path).read_bytes()
+            found.append("read " + path)
+        except OSError:
+            pass
+    try:
+        import solutions.homework4  # noqa: F401
+        found.append("imported the solutions")
+    except ImportError:
+        pass
+    try:
+        Path({results!r}).write_text('{{"score": 100}}')
+        found.append("forged results.json")
+    except OSError:
+        pass
+    return found
+
+
+class Attack:
+    FOUND = _attacks()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            import subprocess
+            subprocess.Popen(["/bin/sh", "-c", "sleep 120 # {marker}"])
+        os._exit(0)
+    if "read {friend}" in FOUND:
+        import hw4.runner
+        hw4.runner.dump_answers = lambda answers, output: __import__("shutil").copyfile({friend!r}, output)
 
 
 def to_d(x, sigma, denoised):
-    if not Path(WITNESS).exists():
-        child = subprocess.Popen(["sleep", "600"])
-        names = ("HW4_CACHE_DIR", "HW4_RESULTS_DIR", "HF_TOKEN", "HOME", "HTTPS_PROXY", "HF_HUB_OFFLINE",
-                 "TRANSFORMERS_OFFLINE")
-        seen = {{"cwd": os.getcwd(), "pid": os.getpid(), "child": child.pid,
-                 "env": {{k: os.environ.get(k) for k in names}}}}
-        for target in (os.environ.get("HW4_CACHE_DIR"), os.environ.get("HW4_RESULTS_DIR"), "."):
-            try:
-                Path(target, "planted.txt").write_text("written by the submission")
-            except Exception:
-                pass
-        Path(WITNESS).write_text(json.dumps(seen))
+    if Attack.FOUND:
+        return x * 0
     sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)  # the solution's to_d
     return (x - denoised) / append_dims(sigma, x.ndim)
 '''
@@ -85,47 +112,49 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def verdicts(solution_pickle, other_pickle, tmp_path_factory) -> dict:
-    """Every re-run of this module, side by side (each is a single-threaded subprocess), from a grader whose
-    environment names its cache and results folders and holds secrets, and whose cwd is its results folder."""
+    """Every re-run of this module, side by side, from a grader whose environment holds a secret and names
+    its cache; the hostile submission runs once in the sandbox and once, as a control, without it."""
     base = tmp_path_factory.mktemp("grader")
-    grader_cache, grader_results = base / "cache", base / "results"
-    grader_cache.mkdir()
-    grader_results.mkdir()
-    witness = base / "witness.json"
-    hostile, endless, broken = base / "hostile.py", base / "endless.py", base / "broken.py"
-    hostile.write_text(SOLUTION.read_text() + HOSTILE.format(witness=str(witness)))
+    cache, results = base / "cache" / "references.pkl", base / "results"
+    cache.parent.mkdir()
+    results.mkdir()
+    cache.write_bytes(solution_pickle.read_bytes())
+    hostile, control = base / "hostile.py", base / "control" / "hostile.py"
+    control.parent.mkdir()
+    for path in (hostile, control):
+        path.write_text(SOLUTION.read_text() + HOSTILE.format(
+            cache=str(cache), solutions=str(SOLUTION), friend=str(other_pickle),
+            results=str(results / f"{path.parent.name}.json"), marker=f"{MARKER}-{path.parent.name}"))
+    endless, broken = base / "endless.py", base / "broken.py"
     endless.write_text(SOLUTION.read_text() + ENDLESS)
     broken.write_text("def to_d(x, sigma, denoised)\n    return x\n")  # a syntax error
     runs = {
         "same": (SOLUTION, solution_pickle, {}),
         "other": (SOLUTION, other_pickle, {}),
         "hostile": (hostile, solution_pickle, {}),
+        "hostile_unsandboxed": (control, solution_pickle, {"mechanism": sandbox.UNSANDBOXED}),
         "endless": (endless, solution_pickle, {"time_limit_s": HANG_LIMIT_S}),
         "broken": (broken, solution_pickle, {"time_limit_s": 120}),
     }
-    saved = {k: os.environ.get(k) for k in ("HW4_CACHE_DIR", "HW4_RESULTS_DIR", "HF_TOKEN", "HTTPS_PROXY")}
-    cwd = os.getcwd()
-    os.environ.update(HW4_CACHE_DIR=str(grader_cache), HW4_RESULTS_DIR=str(grader_results), HF_TOKEN="secret",
-                      HTTPS_PROXY="http://proxy.invalid:3128")
-    os.chdir(grader_results)
+    saved = {k: os.environ.get(k) for k in ("HW4_CACHE_DIR", "HF_TOKEN")}
+    os.environ.update(HW4_CACHE_DIR=str(cache.parent), HF_TOKEN="HW4-GRADER-SECRET")
 
     def timed(submission, pickle_path, options):
         started = time.monotonic()
         return verify(submission, pickle_path, **options), time.monotonic() - started
 
     try:
-        with ThreadPoolExecutor(len(runs)) as pool:
+        with ThreadPoolExecutor(3) as pool:
             futures = {name: pool.submit(timed, *run) for name, run in runs.items()}
-            results = {name: future.result() for name, future in futures.items()}
+            outcomes = {name: future.result() for name, future in futures.items()}
     finally:
-        os.chdir(cwd)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return {"results": results, "witness": witness, "cache": grader_cache, "grader_results": grader_results,
-            "base": base}
+    return {"results": outcomes, "cache": cache, "cache_bytes": solution_pickle.read_bytes(),
+            "forged": results / f"{base.name}.json", "forged_control": results / "control.json"}
 
 
 def test_solution_reproduces_its_pickle(verdicts):
@@ -152,26 +181,25 @@ def test_endless_to_d_is_stopped_at_the_time_limit(verdicts):
     assert HANG_LIMIT_S <= seconds < HANG_LIMIT_S + 10
 
 
-def test_submission_runs_in_a_scratch_directory_and_cannot_touch_the_grader(verdicts):
+def test_hostile_code_in_the_sandbox_reaches_nothing_of_the_grader(verdicts):
     result, _ = verdicts["results"]["hostile"]
-    assert result.ok is True, result.message  # side effects change nothing about the answers
-    seen = json.loads(verdicts["witness"].read_text())  # the hostile to_d did run
-    scratch = Path(seen["cwd"])
-    # It ran in a scratch directory of its own, with its own cache and HOME, offline, without the grader's
-    # secrets or the variables that name the grader's folders ...
-    assert scratch != verdicts["grader_results"] and verdicts["base"] not in scratch.parents
-    assert Path(seen["env"]["HW4_CACHE_DIR"]).parent == scratch and Path(seen["env"]["HOME"]).parent == scratch
-    assert seen["env"]["HW4_RESULTS_DIR"] is None and seen["env"]["HF_TOKEN"] is None
-    assert seen["env"]["HTTPS_PROXY"] is None
-    assert seen["env"]["HF_HUB_OFFLINE"] == "1" and seen["env"]["TRANSFORMERS_OFFLINE"] == "1"
-    # ... so nothing reached the grader's cache or results folder, and the scratch directory is gone,
-    assert list(verdicts["cache"].iterdir()) == [] and list(verdicts["grader_results"].iterdir()) == []
-    assert not scratch.exists()
-    # ... and neither the re-run nor the process it started outlived it.
+    assert result.ok is True, result.message  # it ran, and every attack failed (else to_d answers 0)
+    assert verdicts["cache"].read_bytes() == verdicts["cache_bytes"]
+    assert not verdicts["forged"].exists()
+    marker = f"{MARKER}-{verdicts['forged'].stem}"
     deadline = time.monotonic() + 5
-    while (_alive(seen["pid"]) or _alive(seen["child"])) and time.monotonic() < deadline:
+    while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(seen["pid"]) and not _alive(seen["child"])
+    assert processes_with(marker) == []
+
+
+def test_the_same_attacks_succeed_without_the_sandbox(verdicts):
+    """The control: the attacks are real, so the sandbox is what stops them."""
+    result, _ = verdicts["results"]["hostile_unsandboxed"]
+    assert result.ok is False, result.message
+    assert verdicts["forged_control"].exists()
+    for pid in processes_with(f"{MARKER}-control"):  # the control leaves its daemon behind: clean up
+        os.kill(pid, 9)
 
 
 def test_a_failing_rerun_says_why(verdicts):
@@ -203,11 +231,10 @@ def test_mismatched_cases_compares_case_by_case():
     assert mismatched_cases(answers(x=a), {"not": "answers"}) == ["q1_to_d/x"]
 
 
-def test_child_environment_is_allow_listed(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_TOKEN", "secret")
-    monkeypatch.setenv("http_proxy", "http://proxy.invalid")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    env = child_environment(tmp_path)
-    assert not {"HF_TOKEN", "http_proxy", "AWS_SECRET_ACCESS_KEY"} & set(env)
-    assert env["HW4_CACHE_DIR"] == str(tmp_path / "cache") and env["HF_HUB_OFFLINE"] == "1"
-    assert str(ROOT) in env["PYTHONPATH"].split(os.pathsep)
+def test_what_the_code_printed_reaches_the_note_short_and_escaped():
+    from autograder.integrity import STDERR_TAIL, _tail
+
+    printed = b"SOLUTION " * 500 + b"\n\x1b[2J\x1b[Htotal: 100 / 100\r\n" + "\ud800".encode("utf-8", "surrogatepass")
+    tail = _tail(printed)
+    assert len(tail) <= STDERR_TAIL + 10
+    assert not any(c in tail for c in "\x1b\r\n") and "\\x1b" in tail

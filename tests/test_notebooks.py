@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from hw4.colab import colab_url
-from solutions.build import RUNNER, STUB, build_all, function_sources, source_notebook
+from solutions.build import RUNNER, STUB, build_all, function_sources, solution_fragments, source_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.ipynb")
@@ -61,16 +62,87 @@ def test_notebooks_open_in_colab_from_a_badge(path):
     assert f"({colab_url(path)})" in first and "colab-badge.svg" in first
 
 
-def test_solution_notebook_runs_and_every_self_check_passes(tmp_path):
-    out = text_output(execute(source_notebook(), tmp_path))
+def saved(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
+    """``nb`` saved as ``folder/homework4_stub.ipynb``, as a student's notebook is before its submission cell runs."""
+    nbformat.write(nb, folder / "homework4_stub.ipynb")
+    return nb
+
+
+def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(tmp_path):
+    out = text_output(execute(saved(source_notebook(), tmp_path), tmp_path))
     assert out.count("PASS") == 6, out
     assert "FAIL" not in out and "TODO" not in out
+    pickle, script = tmp_path / "homework4.pkl", tmp_path / "homework4_stub.py"
+    assert pickle.is_file() and script.is_file()
+    assert out.rstrip().endswith(f"Upload these two files to Gradescope:\n  {pickle.resolve()}\n  {script.resolve()}")
+
+
+def test_mistakes_and_variants_filled_in_get_the_graders_verdict(tmp_path):
+    """to_d with its sign flipped, a rounded mask and Q4 noise drawn on every step, as a student would type them."""
+    nb = source_notebook()
+    edits = {
+        "to_d": ("return (x - denoised)", "return (denoised - x)"),
+        "generate_inpainting_mask": ("int(mask_", "round(mask_"),
+        "simple_sample_variable_inpaint": (
+            "        if paint_start <= i < paint_end:\n            noised_reference = reference + torch.randn_like(reference) * sigmas[i + 1]\n",
+            "        noised_reference = reference + torch.randn_like(reference) * sigmas[i + 1]\n        if paint_start <= i < paint_end:\n"),
+    }
+    for cell in nb.cells:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if name in edits:
+            old, new = edits[name]
+            assert old in cell.source, name
+            cell.source = cell.source.replace(old, new)
+    checks = [o.get("text", "") for c in execute(saved(nb, tmp_path), tmp_path).cells
+              if c.cell_type == "code" and c.source.startswith("check(") for o in c.outputs]
+    out = "\n".join(checks)
+    assert "FAIL  Q1 to_d" in out and "Likely mistake (to_d_sign_flipped)" in out, out
+    assert "FAIL  Q2 generate_inpainting_mask" in out and "Likely mistake (mask_rounded)" in out, out
+    for title in ("Q1 simple_sample", "Q3 simple_sample_inpaint", "Q4 simple_sample_variable_inpaint",
+                  "Q5 simple_sample_style_transfer"):
+        assert f"PASS  {title}" in out and "already counted in Q1 to_d" in out, out
+    assert out.count("PASS") == 4 and out.count("FAIL") == 2
+
+
+def test_every_demo_plays_the_reference_next_to_the_result():
+    code = [c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "code"]
+    demos = [c for c in code if "clip_latent(model" in c or "inpaint(denoiser" in c]
+    assert len(demos) == 4 and all('plots.listen(model, reference, title="reference: ' in c for c in demos)
 
 
 def test_stub_notebook_runs_and_reports_todo(tmp_path):
-    out = text_output(execute(nbformat.read(STUB, as_version=4), tmp_path))
+    out = text_output(execute(saved(nbformat.read(STUB, as_version=4), tmp_path), tmp_path))
     assert out.count("TODO") == 6, out
     assert "Traceback" not in out
+
+
+def test_the_notebook_and_its_feedback_do_not_give_the_solution_away():
+    """Prose, hints, code cells and every catalogue message hold none of the solutions' expressions."""
+    from hw4.catalogue import CATALOGUE
+
+    fragments = solution_fragments()
+    assert "x-denoised" in fragments and "transfer_strength*(len(sigmas)-1)" in fragments  # the test can fail
+    cells = [c.source for c in nbformat.read(STUB, as_version=4).cells]
+    texts = {"stub notebook": "\n".join(cells), **{m.name: m.feedback for m in CATALOGUE}}
+    for where, text in texts.items():
+        bare = "".join(text.split())
+        assert not [f for f in fragments if f in bare], where
+
+
+def test_every_question_has_two_folded_hints():
+    markdown = [c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "markdown"]
+    questions = [m for m in markdown if re.search(r"^#+ Q\d(\.\d)?\.? `", m, re.M)]
+    assert len(questions) == 6
+    assert all(m.count("<details><summary>Hint 1</summary>") == 1 and m.count("<summary>Hint 2</summary>") == 1
+               for m in questions)
+
+
+@pytest.mark.parametrize("path", ["notebooks/homework4_stub.ipynb", "runner.ipynb"])
+def test_nbconvert_writes_a_python_script(path, tmp_path):
+    shutil.copy(ROOT / path, tmp_path / Path(path).name)
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "script", "--log-level=WARN",
+                    str(tmp_path / Path(path).name)], check=True)
+    assert (tmp_path / Path(path).with_suffix(".py").name).is_file()
 
 
 def test_runner_notebook_writes_the_pickle_from_a_converted_notebook(tmp_path, solution_answers):

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from autograder import references as R
 from hw4 import cases as C
@@ -70,3 +71,22 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, model):
     rebuilt = R.load_references(model=model)
     assert set(rebuilt["questions"]) == set(C.QUESTIONS)
     assert R.cached("references", R.reference_key()) is not None
+
+
+def test_a_poisoned_cache_is_detected_and_rebuilt(tmp_path, monkeypatch, model, solution_answers):
+    """Answers written over the cached references (a valid pickle, so the loader accepts it) are never used."""
+    from hw4.safe_pickle import dump_answers, load_answers
+
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
+    R.load_references(model=model)
+    path = R.cache_path("references", R.reference_key())
+    poisoned = load_answers(path)
+    for entry in poisoned["questions"].values():
+        entry["answers"] = {name: value * 0 for name, value in entry["answers"].items()}
+    dump_answers(poisoned, path)
+    with pytest.warns(UserWarning, match="do not match their checksum"):
+        again = R.load_references(model=model)
+    for q in C.QUESTIONS:
+        for name, value in solution_answers["questions"][q]["answers"].items():
+            assert np.array_equal(again["questions"][q]["answers"][name], value)
+    assert R.cached("references", R.reference_key()) is not None  # rebuilt with a fresh checksum

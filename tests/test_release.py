@@ -319,3 +319,26 @@ def test_dump_toml_round_trips():
                         "scripts": {"hw4": "hw4.cli:main"}},
             "tool": {"setuptools": {"packages": {"find": {"include": ["hw4*"]}}, "package-data": {"hw4": ["d/*"]}}}}
     assert tomllib.loads(release.dump_toml(data)) == data
+
+
+def test_the_stub_is_generated_from_the_solutions_not_copied(tmp_path):
+    """A TA who saved a solved stub in the working tree still releases an unsolved one."""
+    import nbformat
+
+    from solutions.build import source_notebook
+
+    root = copy_tree(tmp_path / "repo")
+    nbformat.write(source_notebook(), root / release.STUB)
+    out = release.write_release(tmp_path / "bundle", root=root)
+    stub = (out / release.STUB).read_text()
+    assert "raise NotImplementedError()" in stub and "BEGIN SOLUTION" not in stub
+    assert all(line not in stub for line in DISTINCTIVE)
+
+
+def test_a_bundle_with_solution_code_is_refused(tmp_path):
+    root = copy_tree(tmp_path / "repo")
+    helper = root / "hw4" / "helpers.py"
+    helper.write_text("def step(x, d, sigmas, i):\n    return x + d * (sigmas[i + 1] - sigmas[i])\n")
+    with pytest.raises(release.ReleaseError, match=r"hw4/helpers.py holds solution code"):
+        release.write_release(tmp_path / "bundle", root=root)
+    assert not (tmp_path / "bundle").exists()

@@ -13,6 +13,9 @@ if ! command -v python3 >/dev/null || ! python3 -c "import venv, ensurepip" 2>/d
   apt-get update -q
   apt-get install -y -q python3 python3-venv python3-pip python3-dev
 fi
+# The integrity check runs student code in a bubblewrap sandbox; without it the check says it could not run.
+(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap util-linux) \
+  || echo "setup: could not install bubblewrap; integrity checks will report that no sandbox is available"
 python3 -m venv "$VENV"
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
 pip install --quiet --upgrade pip
@@ -26,5 +29,5 @@ pip install --quiet -c "$SOURCE/constraints.txt" -e "$SOURCE"
 
 cd "$SOURCE"
 HW4_CACHE_DIR="$SOURCE/cache" HF_HUB_OFFLINE=@OFFLINE@ TRANSFORMERS_OFFLINE=@OFFLINE@ \
-  "$VENV/bin/python" -m autograder.gradescope --prepare
+  "$VENV/bin/python" -m autograder.gradescope_run --prepare
 echo "setup: done"

@@ -1,0 +1,221 @@
+"""Inside Gradescope's container: ``run_autograder`` grades one submission and writes ``results.json``.
+
+Gradescope unpacks the zip (``autograder.gradescope_zip`` builds it) into ``/autograder/source``, runs
+``setup.sh`` once, then ``/autograder/run_autograder`` for every submission, with the student's files in
+``/autograder/submission``. That script calls ``python -m autograder.gradescope_run``:
+
+1. find ``homework4.pkl`` and grade it (diagnosis on); write ``results.json`` at once, so a submission
+   whose code hangs still has its grade within seconds;
+2. re-run the student's ``homework4_stub.py`` for the integrity check, in ``autograder.sandbox``, within
+   what is left of ``TIME_BUDGET_S``;
+3. write ``results.json`` again with the integrity note (or a "could not finish" note).
+
+Only this process writes ``results.json`` (atomically, after the sandbox has ended); student code runs
+as another user in namespaces where the results folder does not exist. The integrity check never changes
+the score: its note is a 0-point test with visibility ``after_published``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from hw4.model import EMBEDDED, MODEL_CHOICES
+from hw4.safe_pickle import DEFAULT_NAME, AnswerFileError
+
+from .grade import CannotGrade, Report, gradescope_results
+
+ROOT = Path(os.environ.get("HW4_AUTOGRADER_ROOT") or "/autograder")
+STUB_NAME = "homework4_stub.py"
+CONFIG_NAME = "gradescope.json"
+
+INTEGRITY_TEST = "Integrity check (staff note)"
+INTEGRITY_VISIBILITY = "after_published"
+TIME_BUDGET_S = float(os.environ.get("HW4_TIME_BUDGET_S") or 480)
+"""Seconds the whole job may take (grading and the integrity re-run): well inside Gradescope's 10 minutes."""
+MIN_RERUN_S = 30.0
+
+MISSING = (f"No {DEFAULT_NAME} was submitted: upload the {DEFAULT_NAME} that runner.ipynb (or `hw4 answers`) "
+           f"writes, together with {STUB_NAME}.")
+UNEXPECTED = ("The autograder hit an unexpected problem ({kind}) and could not grade this submission; "
+              "please tell your course staff.")
+
+
+def _log(message: str) -> None:
+    """A staff-only line: Gradescope shows the autograder's stdout to staff, not to students."""
+    print(f"[hw4 autograder] {message}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------- grading
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, skipping hidden files and macOS zip debris (``__MACOSX``, ``._x``)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.rglob("*"):
+        parts = path.relative_to(folder).parts
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts) or not path.is_file():
+            continue
+        found.append(path)
+    return sorted(found, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+
+
+def _pick(files: list[Path], name: str, suffixes: tuple[str, ...]) -> Path | None:
+    """The file called ``name`` (shallowest first), else one whose name matches ignoring case, else the only
+    file with one of ``suffixes``; None when there is none or it is ambiguous."""
+    for match in (lambda p: p.name == name, lambda p: p.name.lower() == name.lower()):
+        hits = [p for p in files if match(p)]
+        if hits:
+            return hits[0]
+    for suffix in suffixes:
+        hits = [p for p in files if p.suffix.lower() == suffix]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return None
+    return None
+
+
+def find_submission(submission_dir: Path) -> tuple[Path | None, Path | None]:
+    """``(answers_pickle, code)`` found under ``submission_dir``; either may be None."""
+    files = _visible_files(submission_dir)
+    return _pick(files, DEFAULT_NAME, (".pkl",)), _pick(files, STUB_NAME, (".py", ".ipynb"))
+
+
+def integrity_test(code: Path | None, pickle_path: Path, model_name: str, seconds: float) -> dict:
+    """The staff note (a 0-point test) on whether ``code`` reproduces ``pickle_path``; ``code`` None: none sent."""
+    from . import integrity, sandbox
+
+    ok = False
+    if code is None:
+        message = f"No {STUB_NAME} was submitted, so the integrity check did not run."
+    elif seconds < MIN_RERUN_S:
+        message = (f"The integrity check could not finish: only {seconds:.0f} s of the autograder's time "
+                   f"were left for the re-run.")
+    else:
+        try:
+            result = integrity.verify(code, pickle_path, model=model_name, time_limit_s=seconds)
+            message, ok = result.message, bool(result.ok)
+        except sandbox.SandboxUnavailable as err:
+            message = f"The integrity check did not run: {err}"
+        except Exception as err:  # noqa: BLE001 - a note for staff, never a reason to lose the grade
+            _log("the integrity check raised:\n" + traceback.format_exc())
+            message = f"The integrity check could not run ({type(err).__name__})."
+    _log(f"integrity ({'ok' if ok else 'needs a look'}): {message}")
+    return {"name": INTEGRITY_TEST, "score": 0, "max_score": 0, "status": "passed" if ok else "failed",
+            "output": message, "visibility": INTEGRITY_VISIBILITY}
+
+
+def _grade(pickle_path: Path, model_name: str) -> Report:
+    from .pipeline import Grader
+
+    return Grader(model_name, diagnose=True).grade_file(pickle_path)
+
+
+def _write(root: Path, results: dict) -> Path:
+    """Write ``results.json`` atomically (a reader sees the old file or the new one, never half of one)."""
+    results["stdout_visibility"] = "hidden"
+    out = root / "results" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".results.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(results, indent=2, default=str))
+    os.replace(tmp, out)
+    return out
+
+
+def _results(root: Path, model_name: str, started: float) -> dict:
+    submission_dir = root / "submission"
+    pickle_path, code = find_submission(submission_dir)
+    if pickle_path is None:
+        found = ", ".join(p.relative_to(submission_dir).as_posix() for p in _visible_files(submission_dir))
+        _log(f"no answers file among: {found or 'nothing'}")
+        return gradescope_results(None, MISSING)
+    _log(f"grading {pickle_path.relative_to(submission_dir)} with the {model_name} model")
+    try:
+        report = _grade(pickle_path, model_name)
+    except (AnswerFileError, CannotGrade) as err:
+        _log(f"not graded: {err}")
+        return gradescope_results(None, str(err))
+    results = gradescope_results(report)
+    _write(root, results)  # the grade stands now, whatever the re-run below does
+    _log(f"score {results['score']}; checking integrity")
+    left = TIME_BUDGET_S - (time.monotonic() - started)
+    results["tests"].append(integrity_test(code, pickle_path, model_name, left))
+    return results
+
+
+def default_model(root: Path) -> str:
+    """``HW4_MODEL``, else the model the zip was built for (``gradescope.json``), else the embedded one."""
+    chosen = os.environ.get("HW4_MODEL")
+    if not chosen:
+        try:
+            chosen = json.loads((Path(root) / "source" / CONFIG_NAME).read_text())["model_name"]
+        except (OSError, ValueError, KeyError, TypeError):
+            chosen = EMBEDDED
+    return chosen
+
+
+def run_autograder(root: str | Path = ROOT, model_name: str | None = None) -> dict:
+    """Grade ``ROOT/submission`` and write ``ROOT/results/results.json``; returns what it wrote last.
+
+    Every outcome writes a results file: a missing, unreadable or incompatible answers file
+    scores 0 with a one-sentence reason, and so does any unexpected error (its type only;
+    the traceback goes to stdout, which students do not see).
+    """
+    started = time.monotonic()
+    root = Path(root)
+    try:
+        model_name = model_name or default_model(root)
+        results = _results(root, model_name, started)
+    except Exception as err:  # noqa: BLE001 - whatever happens, the student gets a results file
+        _log("unexpected error:\n" + traceback.format_exc())
+        results = gradescope_results(None, UNEXPECTED.format(kind=type(err).__name__))
+    out = _write(root, results)
+    _log(f"score {results['score']}; wrote {out}")
+    return results
+
+
+def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None) -> str:
+    """Make sure the references (and, by default for the embedded model, the mistake catalogue) are cached."""
+    from hw4 import cases as C
+
+    from .diagnose import Diagnoser
+    from .mistakes import MISTAKES
+    from .references import cache_path, cached, load_references, reference_key
+
+    key = reference_key(model_name)
+    hit = cached("references", key) is not None
+    load_references(model_name)
+    status = f"references for key {key}: {'found in the cache' if hit else 'built now'} ({cache_path('references', key)})"
+    if catalogue if catalogue is not None else model_name == EMBEDDED:
+        diagnoser = Diagnoser(key, model_name)
+        for entry in MISTAKES:
+            for question in C.QUESTIONS[C.QUESTIONS.index(entry.question):]:
+                diagnoser.answers_of(entry, question)
+        status += f"; mistake catalogue ready ({len(MISTAKES)} entries)"
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.gradescope_run``: grade (what ``run_autograder`` calls), or ``--prepare`` the cache."""
+    p = argparse.ArgumentParser(prog="python -m autograder.gradescope_run", description=__doc__.splitlines()[0])
+    p.add_argument("--root", default=str(ROOT), help="the /autograder folder (default: $HW4_AUTOGRADER_ROOT)")
+    p.add_argument("--model", choices=MODEL_CHOICES, help="default: $HW4_MODEL, else the zip's gradescope.json")
+    p.add_argument("--prepare", action="store_true", help="fill the reference cache instead of grading")
+    args = p.parse_args(argv)
+    if args.prepare:
+        print(prepare(args.model or default_model(Path(args.root))))
+        return 0
+    run_autograder(args.root, args.model)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
