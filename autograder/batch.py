@@ -6,62 +6,80 @@ A class folder holds one entry per student: a folder (``alice/homework4.pkl``, m
 
 * The references are built (or found in the cache) once, in this process, before any worker starts;
   the workers only read the cache.
-* Each worker is a *spawned* process that builds one ``Grader`` and reuses it. A student's grading
-  is isolated: any exception becomes that student's error row, a worker that crashes or runs past
-  ``per_student_timeout_s`` is killed and replaced, and the student gets an error row
-  ("timed out ...", "the grading process crashed ..."). Nothing from a pickle is ever executed
+* Each worker is a *spawned* process of a ``pebble`` pool that builds one ``Grader`` and reuses it.
+  A student's grading is isolated: any exception becomes that student's error row, a worker that
+  crashes or runs past ``per_student_timeout_s`` is killed and replaced, and the student gets an error
+  row ("timed out ...", "the grading process crashed ..."). Nothing from a pickle is ever executed
   (``hw4.safe_pickle`` only reads plain data).
 * Rows are appended to the CSV (and flushed) as students finish, so an interrupted run loses nothing;
-  a later run reads the CSV and grades only the students it lacks. At the end the CSV is rewritten,
+  a later run reads the CSV and grades only the students it lacks or whose files changed (the
+  ``files_sha256`` column; ``regrade=True`` grades everyone). At the end the CSV is rewritten,
   sorted by student, atomically (temporary file + ``os.replace``).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import multiprocessing
 import os
-import signal
 import sys
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
 from hw4 import cases as C
+from hw4.errors import UserError
 
 ANSWERS_NAME = "homework4.pkl"
-COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message")
+HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a changed submission is graded again
+COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", HASH_COLUMN)
 GRADED, ERROR = "graded", "error"
 MAX_MESSAGE = 2000
-INIT_TIMEOUT_S = 600.0  # a worker that has not built its Grader by then is considered stuck
-MAX_WORKER_FAILURES = 3  # workers that die before becoming ready, before the whole run gives up
-STOP_GRACE_S = 5.0
 
 
-class BatchError(Exception):
+class BatchError(UserError):
     """The batch cannot run at all (not one student's problem); the message says why in one sentence."""
 
 
 @dataclass(frozen=True)
 class Student:
-    """One entry of the class folder: its id and its answers file (None when it has none)."""
+    """One entry of the class folder: its id, its answers file (None when it has none, ``problem`` says why)."""
 
     id: str
     pickle: Path | None
+    problem: str = f"no {ANSWERS_NAME} found"
+
+    @property
+    def digest(self) -> str:
+        """A hash of the student's answers file and code files: changes whenever they do."""
+        digest = hashlib.sha256()
+        base = self.pickle.parent if self.pickle is not None and self.pickle.name == ANSWERS_NAME else None
+        files = [self.pickle] if self.pickle is not None else []
+        if base is not None:
+            files += sorted(p for p in base.iterdir() if p.suffix in (".py", ".ipynb") and p.is_file())
+        for path in files:
+            digest.update(path.name.encode() + b"\0")
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"unreadable")
+            digest.update(b"\0")
+        return digest.hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------------ discovery
 
 
-def _find_pickle(folder: Path) -> Path | None:
-    """``homework4.pkl`` in ``folder`` or, failing that, the shallowest one below it; else its only ``.pkl``."""
+def _find_pickle(folder: Path) -> tuple[Path | None, str]:
+    """``homework4.pkl`` in ``folder`` or, failing that, the shallowest one below it; else its only ``.pkl``.
+
+    Returns the file, or None and a sentence that says what was found instead.
+    """
     direct = folder / ANSWERS_NAME
     if direct.is_file():
-        return direct
+        return direct, ""
 
     def shallowest(paths: Iterable[Path]) -> list[Path]:
         return sorted((p for p in paths if p.is_file() and not _hidden(p.relative_to(folder))),
@@ -69,9 +87,15 @@ def _find_pickle(folder: Path) -> Path | None:
 
     nested = shallowest(folder.rglob(ANSWERS_NAME))
     if nested:
-        return nested[0]
+        return nested[0], ""
     others = shallowest(folder.rglob("*.pkl"))
-    return others[0] if len(others) == 1 else None
+    if len(others) == 1:
+        return others[0], ""
+    if others:
+        names = ", ".join(str(p.relative_to(folder)) for p in others[:5]) + (", ..." if len(others) > 5 else "")
+        return None, (f"no {ANSWERS_NAME} found, and {len(others)} other .pkl files ({names}): "
+                      f"rename the one to grade to {ANSWERS_NAME}")
+    return None, f"no {ANSWERS_NAME} found"
 
 
 def _hidden(relative: Path) -> bool:
@@ -88,13 +112,13 @@ def find_students(directory: str | os.PathLike[str]) -> list[Student]:
         if _hidden(Path(entry.name)):
             continue
         if entry.is_dir():
-            student = Student(entry.name, _find_pickle(entry))
+            student = Student(entry.name, *_find_pickle(entry))
         elif entry.is_file() and entry.suffix == ".pkl":
             student = Student(entry.stem, entry)
         else:
             continue
         if student.id in students:  # a folder ``alice`` and a file ``alice.pkl``: keep both, distinctly
-            student = Student(entry.name, student.pickle)
+            student = Student(entry.name, student.pickle, student.problem)
         students[student.id] = student
     return sorted(students.values(), key=lambda s: s.id)
 
@@ -120,7 +144,7 @@ def error_row(student: str, message: str, max_total: float | None = None) -> dic
     """A row with score 0 and the reason the student could not be graded."""
     row = {"student": student, "total": "0", "max_total": _number(_max_total() if max_total is None else max_total)}
     row.update({q: "0" for q in C.QUESTIONS})
-    row.update(status=ERROR, message=_clean(message) or "could not be graded")
+    row.update(status=ERROR, message=_clean(message) or "could not be graded", **{HASH_COLUMN: ""})
     return row
 
 
@@ -131,7 +155,7 @@ def report_row(student: str, report: Any) -> dict[str, str]:
     row.update({q: _number(scores[q].score) if q in scores else "0" for q in C.QUESTIONS})
     feedback = [f"{q.title}: {q.feedback}" for q in report.questions if q.score < q.max_score]
     feedback += [f"note: {n}" for n in report.notes]
-    row.update(status=GRADED, message=_clean(" | ".join(feedback)))
+    row.update(status=GRADED, message=_clean(" | ".join(feedback)), **{HASH_COLUMN: ""})
     return row
 
 
@@ -159,133 +183,65 @@ def make_grader(model_name: str) -> Any:
     return Grader(model_name)
 
 
-def _worker_main(conn: Any, model_name: str, grader_factory: Callable[[str], Any]) -> None:
-    """A worker process: build the grader once, then grade ``(student, path)`` tasks until told to stop."""
-    os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported: workers run side by side
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills the workers
-    try:
-        try:
-            grader = grader_factory(model_name)
-            if "torch" in sys.modules:
-                sys.modules["torch"].set_num_threads(1)
-        except BaseException as err:  # noqa: BLE001 - reported to the parent, which stops the run
-            conn.send(("init_error", f"{type(err).__name__}: {err}"))
-            return
-        conn.send(("ready",))
-        while True:
-            task = conn.recv()
-            if task is None:
-                return
-            student, path = task
-            conn.send(("row", student, _grade_one(grader, student, path)))
-    except (EOFError, OSError):  # the parent is gone (killed or interrupted): nothing left to do
-        return
+_grader: Any = None  # the worker process's grader, built once by ``_start_worker``
 
 
-class _Worker:
-    """One worker process, its pipe, and the task it is on."""
+def _start_worker(model_name: str, grader_factory: Callable[[str], Any]) -> None:
+    """A worker process starts: one thread (workers run side by side) and one grader for all its students."""
+    global _grader
+    os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported
+    _grader = grader_factory(model_name)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
-    def __init__(self, ctx: Any, model_name: str, grader_factory: Callable[[str], Any]):
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, model_name, grader_factory), daemon=True)
-        self.process.start()
-        child.close()
-        self.started = time.monotonic()
-        self.ready = False
-        self.task: str | None = None  # the student being graded
-        self.task_started = 0.0
 
-    def send(self, student: Student) -> None:
-        self.task, self.task_started = student.id, time.monotonic()
-        try:
-            self.conn.send((student.id, str(student.pickle)))
-        except (OSError, ValueError):
-            pass  # the worker just died: the main loop sees its exit and records this student as crashed
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(STOP_GRACE_S)
-        self.conn.close()
-
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, ValueError):
-            pass
-        self.process.join(STOP_GRACE_S)
-        self.kill()
+def _grade_in_worker(student: str, path: str) -> dict[str, str]:
+    return _grade_one(_grader, student, path)
 
 
 def grade_students(students: list[Student], model_name: str, jobs: int, per_student_timeout_s: float,
                    on_row: Callable[[dict[str, str]], None],
                    grader_factory: Callable[[str], Any] = make_grader) -> None:
-    """Grade ``students`` (each with a pickle) in ``jobs`` spawned workers; call ``on_row`` once per student."""
+    """Grade ``students`` (each with a pickle) in ``jobs`` spawned workers; call ``on_row`` once per student.
+
+    ``pebble`` runs the pool: a worker that runs past ``per_student_timeout_s`` or dies is killed and replaced,
+    and only its student gets an error row.
+    """
     if not students:
         return
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold torch's threads
-    todo = deque(students)
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pebble import ProcessExpired, ProcessPool
+
     max_total = _max_total()
-    workers: list[_Worker] = []
-    failures = 0
-
-    def replace(worker: _Worker) -> None:
-        worker.kill()
-        workers.remove(worker)
-        busy = sum(w.task is not None for w in workers)
-        if len(todo) > len(workers) - busy:
-            workers.append(_Worker(ctx, model_name, grader_factory))
-
+    pool = ProcessPool(max_workers=min(max(jobs, 1), len(students)), initializer=_start_worker,
+                       initargs=(model_name, grader_factory),
+                       context=multiprocessing.get_context("spawn"))  # never fork a process that may hold torch's threads
     try:
-        workers.extend(_Worker(ctx, model_name, grader_factory) for _ in range(min(max(jobs, 1), len(todo))))
-        while todo or any(w.task is not None for w in workers):
-            for worker in workers:
-                if worker.ready and worker.task is None and todo:
-                    worker.send(todo.popleft())
-            now = time.monotonic()
-            deadlines = [w.task_started + per_student_timeout_s if w.task else w.started + INIT_TIMEOUT_S
-                         for w in workers if w.task or not w.ready]
-            timeout = max(0.0, min(deadlines) - now) + 0.01 if deadlines else 1.0
-            wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout)
-            for worker in list(workers):
-                message = None
-                try:
-                    if worker.conn.poll():
-                        message = worker.conn.recv()
-                except (EOFError, OSError):
-                    worker.kill()  # its end of the pipe is gone: treat it as dead (handled just below)
-                if message is not None:
-                    if message[0] == "ready":
-                        worker.ready = True
-                    elif message[0] == "row":
-                        worker.task = None
-                        on_row(message[2])
-                    elif message[0] == "init_error":
-                        raise BatchError(f"A grading process could not start: {message[1]}")
-                    continue
-                now = time.monotonic()
-                if not worker.process.is_alive():
-                    code = worker.process.exitcode
-                    if worker.task is not None:
-                        on_row(error_row(worker.task, f"the grading process crashed (exit code {code}) on this "
-                                                      f"file", max_total))
-                    elif not worker.ready:
-                        failures += 1
-                        if failures >= MAX_WORKER_FAILURES:
-                            raise BatchError(f"Grading processes keep dying before they start (exit code {code}).")
-                    replace(worker)
-                elif worker.task is not None and now - worker.task_started > per_student_timeout_s:
-                    on_row(error_row(worker.task, f"timed out: grading took longer than {per_student_timeout_s:g} s",
-                                     max_total))
-                    replace(worker)
-                elif not worker.ready and now - worker.started > INIT_TIMEOUT_S:
-                    raise BatchError(f"A grading process did not start within {INIT_TIMEOUT_S:g} s.")
+        futures = {pool.schedule(_grade_in_worker, args=(s.id, str(s.pickle)), timeout=per_student_timeout_s): s
+                   for s in students}
+        for future in as_completed(futures):
+            student = futures[future].id
+            try:
+                row = future.result()
+            except FutureTimeout:
+                row = error_row(student, f"timed out: grading took longer than {per_student_timeout_s:g} s", max_total)
+            except ProcessExpired as err:
+                row = error_row(student, f"the grading process crashed (exit code {err.exitcode}) on this file",
+                                max_total)
+            except BrokenProcessPool:
+                raise BatchError("The grading processes could not start (their error is printed above).") from None
+            except Exception as err:  # noqa: BLE001 - e.g. a row that could not be sent back
+                row = error_row(student, f"the grading process failed ({type(err).__name__}: {err})", max_total)
+            on_row(row)
     except BaseException:
-        for worker in workers:  # interrupted or failed: don't wait for anyone
-            worker.kill()
+        pool.stop()  # interrupted or failed: don't wait for anyone
+        pool.join()
         raise
-    for worker in workers:
-        worker.stop()
+    pool.close()
+    pool.join()
 
 
 # ------------------------------------------------------------------------------------------ CSV
@@ -297,21 +253,32 @@ def _valid(row: dict) -> bool:
 
 
 def read_rows(csv_path: Path) -> tuple[dict[str, dict[str, str]], int]:
-    """Rows already in ``csv_path`` by student, and how many damaged rows (e.g. a half-written last line) were skipped."""
-    if not csv_path.exists() or csv_path.stat().st_size == 0:
+    """Rows already in ``csv_path`` by student (a later row wins), and how many damaged rows were skipped.
+
+    A grades file written before the hash column existed is read with empty hashes (its students are graded again).
+    """
+    if not csv_path.exists() or (csv_path.is_file() and csv_path.stat().st_size == 0):
         return {}, 0
-    with csv_path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise BatchError(f"{csv_path} exists but is not a grades file of this homework (its columns differ): "
-                             "delete it or pass another --csv.")
-        rows: dict[str, dict[str, str]] = {}
-        damaged = 0
-        for row in reader:
-            if _valid(row):
-                rows.setdefault(row["student"], {c: row[c] for c in COLUMNS})
-            else:
-                damaged += 1
+    foreign = (f"{csv_path} exists but is not a grades file of this homework (its columns differ): delete it or "
+               f"pass another --csv.")
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) not in (COLUMNS, COLUMNS[:-1]):
+                raise BatchError(foreign)
+            rows: dict[str, dict[str, str]] = {}
+            damaged = 0
+            for row in reader:
+                row.setdefault(HASH_COLUMN, "")
+                if _valid(row):
+                    rows[row["student"]] = {c: row[c] for c in COLUMNS}
+                else:
+                    damaged += 1
+    except (UnicodeDecodeError, csv.Error):
+        raise BatchError(foreign) from None
+    except OSError as err:
+        raise BatchError(f"{csv_path} cannot be read ({err.strerror or type(err).__name__}): pass another --csv.") \
+            from None
     return rows, damaged
 
 
@@ -332,32 +299,39 @@ def write_rows(csv_path: Path, rows: Iterable[dict[str, str]]) -> None:
 
 
 def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str], model_name: str = "embedded",
-              jobs: int = 2, per_student_timeout_s: float = 120, *,
+              jobs: int = 2, per_student_timeout_s: float = 120, *, regrade: bool = False,
               grader_factory: Callable[[str], Any] = make_grader, progress: bool = True) -> str:
-    """Grade every student of ``directory`` into ``csv_path`` (resuming it if it exists); return a summary line.
+    """Grade every student of ``directory`` into ``csv_path``; return a summary line.
 
-    ``grader_factory(model_name)`` builds each worker's grader (anything with ``grade_file(path) -> Report``);
-    it must be a module-level function, since workers are spawned.
+    An existing ``csv_path`` is resumed: students it lacks, or whose files changed since, are graded; with
+    ``regrade`` everyone is. ``grader_factory(model_name)`` builds each worker's grader (anything with
+    ``grade_file(path) -> Report``); it must be a module-level function, since workers are spawned.
     """
     students = find_students(directory)
     csv_file = Path(csv_path)
-    csv_file.parent.mkdir(parents=True, exist_ok=True)
     rows, damaged = read_rows(csv_file)
-    earlier = len(rows)
-    write_rows(csv_file, rows.values())  # drops a half-written last line before appending
-    todo = [s for s in students if s.id not in rows]
+    digests = {s.id: s.digest for s in students}
+    todo = [s for s in students if regrade or s.id not in rows or rows[s.id][HASH_COLUMN] != digests[s.id]]
+    changed = sum(s.id in rows for s in todo)
+    kept = len(rows) - changed
     if todo and any(s.pickle is not None for s in todo):
         from .references import load_references
 
-        load_references(model_name)  # build once here; the workers only read the cache
+        load_references(model_name)  # before any file is written (a missing model stops here); workers read the cache
+    csv_file.parent.mkdir(parents=True, exist_ok=True)
+    write_rows(csv_file, rows.values())  # drops a half-written last line before appending
     from tqdm.auto import tqdm
+
+    done: set[str] = set()
 
     with csv_file.open("a", newline="", encoding="utf-8") as handle, \
             tqdm(total=len(todo), unit="student", disable=not progress) as bar:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
 
         def record(row: dict[str, str]) -> None:
+            row[HASH_COLUMN] = digests.get(row["student"], "")
             rows[row["student"]] = row
+            done.add(row["student"])
             writer.writerow(row)
             handle.flush()
             os.fsync(handle.fileno())
@@ -365,18 +339,19 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
 
         for student in todo:
             if student.pickle is None:
-                record(error_row(student.id, f"no {ANSWERS_NAME} found"))
+                record(error_row(student.id, student.problem))
         grade_students([s for s in todo if s.pickle is not None], model_name, jobs, per_student_timeout_s,
                        record, grader_factory)
-    missing = [s for s in todo if s.id not in rows]
+    missing = [s for s in todo if s.id not in done]
     for student in missing:  # never drop a student silently
         rows[student.id] = error_row(student.id, "no result came back from the grading process")
     write_rows(csv_file, rows.values())
     errors = sum(r["status"] == ERROR for r in rows.values())
     summary = f"graded {len(rows)} students ({len(rows) - errors} graded, {errors} errors) -> {csv_file}"
     notes = []
-    if earlier:
-        notes.append(f"{earlier} rows kept from an earlier run, {len(todo)} graded now")
+    if kept or changed:
+        again = f" ({changed} of them again: {'--regrade' if regrade else 'their files changed'})" if changed else ""
+        notes.append(f"{kept} rows kept from an earlier run, {len(todo)} graded now{again}")
     if damaged:
         notes.append(f"{damaged} damaged rows of the earlier CSV discarded (their students were graded again)")
     return summary + (f" [{'; '.join(notes)}]" if notes else "")

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from hw4 import cases as C
 from hw4.compare import Verdict, compare
+from hw4.errors import UserError
 from hw4.text import printable
 
 POINTS_FILE = Path(__file__).with_name("points.json")
 MAX_ERROR = 500  # characters of a recorded error shown in feedback
 
 
-class CannotGrade(Exception):
+class CannotGrade(UserError):
     """The answers file cannot be graded at all; the message says why in one sentence."""
 
 

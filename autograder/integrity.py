@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from hw4 import cases as C
-from hw4.answers import DEFAULT_TIME_LIMIT_S
 from hw4.compare import compare
 from hw4.model import EMBEDDED
 from hw4.safe_pickle import MAX_BYTES, AnswerFileError, load_answers
@@ -59,8 +58,7 @@ def _tail(log: bytes) -> str:
     return printable(" / ".join(lines[-3:])[-STDERR_TAIL:])
 
 
-def rerun(submission: Path, model: str, time_limit_s: float, memory_limit_mb: int, case_time_limit_s: float,
-          mechanism: str | None = None) -> tuple[str | None, bytes | None, float]:
+def rerun(submission: Path, model: str, time_limit_s: float, memory_limit_mb: int, mechanism: str | None = None) -> tuple[str | None, bytes | None, float]:
     """Run ``hw4 answers`` on ``submission`` in the sandbox: ``(why it failed or None, answers bytes, seconds)``."""
     inside = f"{SUBMISSION_MOUNT}/homework4_stub{submission.suffix}"  # a fixed name: it can't shadow a module
     readable = [(submission.resolve(), inside)]
@@ -69,8 +67,7 @@ def rerun(submission: Path, model: str, time_limit_s: float, memory_limit_mb: in
     if hub is not None:
         readable.append((hub, "/hf-cache"))
         env["HF_HUB_CACHE"] = "/hf-cache"
-    command = [sys.executable, "-m", "hw4", "answers", inside, "-o", sandbox.OUTPUT, "--model", model,
-               "--time-limit", f"{case_time_limit_s:g}", "--quiet"]
+    command = [sys.executable, "-m", "hw4", "answers", inside, "-o", sandbox.OUTPUT, "--model", model, "--quiet"]
     limits = sandbox.Limits(wall_s=time_limit_s, memory_mb=memory_limit_mb, file_mb=2 * MAX_BYTES // 2**20)
     outcome, data = sandbox.run(command, readable=readable, env=env, limits=limits, mechanism=mechanism)
     if outcome.timed_out:
@@ -152,8 +149,7 @@ def _memory_errors(answers: object) -> int:
 
 
 def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[str], model: str = EMBEDDED,
-           time_limit_s: float = 600, memory_limit_mb: int = 4000,
-           case_time_limit_s: float = DEFAULT_TIME_LIMIT_S, mechanism: str | None = None) -> Integrity:
+           time_limit_s: float = 600, memory_limit_mb: int = 4000, mechanism: str | None = None) -> Integrity:
     """Re-run ``submission`` in the sandbox and compare its answers with ``pickle_path``, case by case.
 
     ``mechanism`` is ``autograder.sandbox``'s (default: the strongest available; ``"unsandboxed"`` only when
@@ -167,7 +163,7 @@ def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[st
         submitted = load_answers(pickle_path)  # read first: the re-run can't touch what it is compared with
     except AnswerFileError as err:
         return Integrity(None, f"Integrity not checked: {err}")
-    failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, case_time_limit_s, mechanism)
+    failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, mechanism)
     if failure is None:
         try:
             produced = load_answers(data, name="the re-run's answers")

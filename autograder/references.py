@@ -1,6 +1,8 @@
 """Reference answers: ``generate(solutions, model, cases)``, cached on disk under a key of all they depend on.
 
-The key covers the solution code, the cases, the model's config and weights, and the
+The key covers every source file whose change can change a reference or a catalogued
+mistake's answers (``KEY_SOURCES``: the solution code, the code that builds inputs and
+runs cases, the mistake catalogue), the cases, the model's config and weights, and the
 library versions; a cache entry under any other key is never used. Reading the cache
 needs neither torch nor the model, which keeps grading fast.
 """
@@ -18,8 +20,13 @@ from hw4.model import EMBEDDED, model_id
 from hw4.safe_pickle import dump_answers, load_answers
 
 LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
-# The solution file is hashed, not imported: importing it would pull in torch and slow every grade down.
-SOLUTIONS_FILE = Path(__file__).resolve().parents[1] / "solutions" / "homework4.py"
+# The sources are hashed, not imported: importing them would pull in torch and slow every grade down.
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS_FILE = ROOT / "solutions" / "homework4.py"
+KEY_SOURCES = (
+    "hw4/answers.py", "hw4/cases.py", "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # inputs and case runs
+    "autograder/mistakes.py",  # the catalogue, whose answers are cached under the same key
+)
 
 
 def cache_dir() -> Path:
@@ -40,8 +47,8 @@ def _library_versions() -> str:
 def reference_key(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED) -> str:
     """A digest of everything the reference answers depend on."""
     digest = hashlib.sha256()
-    for part in (SOLUTIONS_FILE.read_bytes(), cases.version.encode(), model_id(model_name).encode(),
-                 _library_versions().encode()):
+    sources = [SOLUTIONS_FILE.read_bytes()] + [(ROOT / name).read_bytes() for name in KEY_SOURCES]
+    for part in (*sources, cases.version.encode(), model_id(model_name).encode(), _library_versions().encode()):
         digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()[:20]

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from hw4.errors import UserError
+
 ROOT, USERNS, UNSANDBOXED = "root", "userns", "unsandboxed"
 MECHANISMS = (ROOT, USERNS, UNSANDBOXED)
 SANDBOX_HOME = "/tmp/home"
@@ -50,7 +52,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 LOG_LIMIT = 64 * 1024
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(UserError):
     """No isolation mechanism works on this machine; the message says what to install or pass."""
 
 

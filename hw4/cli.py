@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from .errors import UserError
 from .model import EMBEDDED, MODEL_CHOICES
 
 STAFF_ONLY = ("This command is for course staff: it needs the full repository (the autograder and solutions "
@@ -27,10 +28,6 @@ def _staff(module: str):
         if err.name and err.name.split(".")[0] in ("autograder", "solutions"):
             raise UserError(STAFF_ONLY) from None
         raise
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one sentence."""
 
 
 def cmd_answers(args: argparse.Namespace) -> int:
@@ -74,7 +71,7 @@ def cmd_references(args: argparse.Namespace) -> int:
 
 def cmd_grade_all(args: argparse.Namespace) -> int:
     batch = _staff("autograder.batch")
-    summary = batch.grade_all(args.directory, args.csv, model_name=args.model, jobs=args.jobs)
+    summary = batch.grade_all(args.directory, args.csv, model_name=args.model, jobs=args.jobs, regrade=args.regrade)
     print(summary)
     return 0
 
@@ -121,7 +118,8 @@ def parser() -> argparse.ArgumentParser:
     p = add("answers", cmd_answers, "Write homework4.pkl from a converted notebook (.py) or the .ipynb.")
     p.add_argument("submission", help="homework4_stub.py (from `jupyter nbconvert --to script`) or the .ipynb")
     p.add_argument("-o", "--output", default="homework4.pkl")
-    p.add_argument("--time-limit", type=float, help="seconds per case (default 120 with the embedded model)")
+    p.add_argument("--time-limit", type=float,
+                   help="seconds per case (default: 20 times the reference solution's time here, at least 10)")
     p.add_argument("-q", "--quiet", action="store_true")
 
     p = add("submit", cmd_submit, "Convert your notebook to .py and write homework4.pkl beside it, in one step.")
@@ -144,6 +142,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--csv", default="grades.csv")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--regrade", action="store_true",
+                   help="grade everyone again (by default only students missing from the CSV or whose files changed)")
 
     p = add("gradescope", cmd_gradescope, "Build the Gradescope autograder zip.")
     p.add_argument("output", help="e.g. autograder.zip")
@@ -163,23 +163,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hw4`` command."""
-    from .model import ModelAccessError
-    from .safe_pickle import AnswerFileError
-    from .submission import SubmissionError
-
     args = parser().parse_args(argv)
-    known: tuple[type[Exception], ...] = (UserError, ModelAccessError, AnswerFileError, SubmissionError,
-                                          FileNotFoundError)
-    try:
-        from autograder.grade import CannotGrade
-        from autograder.sandbox import SandboxUnavailable
-
-        known += (CannotGrade, SandboxUnavailable)
-    except ModuleNotFoundError:
-        pass
     try:
         return args.fn(args)
-    except known as err:
+    except (UserError, FileNotFoundError) as err:  # every fixable error derives from hw4.errors.UserError
         print(f"hw4 {args.command}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

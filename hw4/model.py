@@ -16,6 +16,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import UserError
+
 if TYPE_CHECKING:
     import torch
 
@@ -33,7 +35,7 @@ ACCESS_HELP = (
 )
 
 
-class ModelAccessError(RuntimeError):
+class ModelAccessError(UserError, RuntimeError):
     """The real SAO weights could not be obtained (no token, no access, or no network)."""
 
 
@@ -83,9 +85,31 @@ def load_embedded_model() -> tuple[torch.nn.Module, dict]:
     return build_model(config, EMBEDDED_DIR / "model.safetensors"), config
 
 
+def hub_unreachable(timeout_s: float = 5.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached (e.g. "name resolution failed"), or None when it can."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except socket.gaierror:
+        return f"the name {host} could not be resolved"
+    except OSError as err:
+        return f"{host} could not be reached ({err.strerror or type(err).__name__})"
+    return None
+
+
 def download_sao_files(token: str | None = None, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """Fetch (or find in the Hugging Face cache) SAO's config and weights; explain access problems in one sentence."""
-    from huggingface_hub import hf_hub_download
+    """Fetch (or find in the Hugging Face cache) SAO's config and weights; explain access problems in one sentence.
+
+    Files already in the cache need no network; otherwise the hub is tried once, before any download, so that
+    a machine without network gets one sentence at once instead of retries.
+    """
+    import huggingface_hub
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -94,10 +118,24 @@ def download_sao_files(token: str | None = None, cache_dir: str | Path | None = 
     )
 
     token = token or os.environ.get("HF_TOKEN") or None
+    names = ("model_config.json", "model.safetensors")
+    try:
+        local = [Path(huggingface_hub.hf_hub_download(SAO_REPO_ID, f, cache_dir=cache_dir, local_files_only=True))
+                 for f in names]
+        return local[0], local[1]
+    except Exception:  # noqa: BLE001 - not (all) in the cache: download below
+        pass
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    reason = None if offline else hub_unreachable()
+    if reason:
+        raise ModelAccessError(f"Could not download {SAO_REPO_ID}: {reason} (no network?); the real SAO needs "
+                               f"network access once, then it is cached - or keep using the embedded model, "
+                               f"which works offline.")
     paths = []
-    for filename in ("model_config.json", "model.safetensors"):
+    for filename in names:
         try:
-            paths.append(Path(hf_hub_download(SAO_REPO_ID, filename, token=token, cache_dir=cache_dir)))
+            paths.append(Path(huggingface_hub.hf_hub_download(SAO_REPO_ID, filename, token=token,
+                                                              cache_dir=cache_dir)))
         except (GatedRepoError, RepositoryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
             raise ModelAccessError(f"Could not get {filename} of {SAO_REPO_ID} ({type(err).__name__}). {ACCESS_HELP}") from None
     return paths[0], paths[1]

@@ -10,10 +10,11 @@ and print what happened per question and the full paths of the two files to uplo
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from . import cases as C
-from .answers import DEFAULT_TIME_LIMIT_S, generate
+from .answers import generate
 from .model import EMBEDDED, load_model
 from .safe_pickle import dump_answers
 from .submission import SubmissionError, import_submission, summary
@@ -85,12 +86,10 @@ def write_answers(
     """Import ``submission``, answer every graded case with ``model``, and write ``output``.
 
     A notebook (given, or found where its ``.py`` was asked for) is first converted to the ``.py`` beside it,
-    the file to upload. ``output=None`` writes ``homework4.pkl`` beside the submission. ``time_limit_s`` bounds
-    each case; by default 120 s with the embedded model (a correct case takes well under a second) and none
-    with the real SAO, whose cases take minutes on a CPU.
+    the file to upload. ``output=None`` writes ``homework4.pkl`` beside the submission. ``time_limit_s`` fixes
+    the limit of each case; by default it is derived from the reference solution's own time on this machine and
+    model (``hw4.answers.case_time_limit``).
     """
-    if time_limit_s is None and model == EMBEDDED:
-        time_limit_s = DEFAULT_TIME_LIMIT_S
     path = find_submission(submission)
     if path.suffix == ".ipynb":
         path = convert_notebook(path)
@@ -101,6 +100,9 @@ def write_answers(
     report = import_submission(path, extra_globals=provided_globals(loaded, config, model))
     if not quiet:
         print(summary(report))
+    if not any(callable(getattr(report.module, name, None)) for name in C.FUNCTIONS.values()):
+        print(f"Warning: {path.name} defines none of the homework functions ({', '.join(C.FUNCTIONS.values())}): "
+              f"is it the converted notebook? Every case will fail.", file=sys.stderr)
     answers = generate(report.module, loaded, C.GRADED, time_limit_s=time_limit_s, progress=progress)
     explain_skipped_names(answers, report.skipped)
     dump_answers(answers, output)

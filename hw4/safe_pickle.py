@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
+
 __all__ = [
     "ALLOWED_GLOBALS",
     "MAX_BYTES",
@@ -77,7 +79,7 @@ _ALLOWED_DTYPE_STRS = frozenset(
 )
 
 
-class AnswerFileError(ValueError):
+class AnswerFileError(UserError, ValueError):
     """An answers file that cannot be read; the message is one sentence meant for the student."""
 
     def __init__(self, message: str, reason: str = "invalid") -> None:

@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 SUFFIXES = (".py", ".ipynb")
 MAX_SNIPPET = 80
 MAX_ERROR = 200
 MAX_SUMMARY_LINES = 10
 
 
-class SubmissionError(Exception):
+class SubmissionError(UserError):
     """A submission that cannot be imported at all; the message is one sentence for the student."""
 
 

@@ -132,7 +132,7 @@ def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference):
     answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL,
                        time_limit_s=0.5, progress=False)
     assert "time limit" in answers["questions"]["q2_mask"]["errors"]["check_a"]
-    assert _same(answers, small_reference, "q5_style_transfer")
+    assert _same(answers, small_reference, "q5_style_transfer"), answers["questions"]["q5_style_transfer"]["errors"]
 
 
 def test_misbehaving_code_cannot_change_other_answers(model, small_reference, tmp_path):
@@ -164,3 +164,160 @@ def test_answers_hold_only_plain_data(solution_answers):
     validate_answers(solution_answers)
     meta = solution_answers["meta"]
     assert meta["cases_version"] == C.GRADED.version and meta["model_id"].startswith("embedded:")
+
+
+def _q2_that_meddles(model):
+    """A correct Q2 that also changes the default dtype, grad mode and the model's weights in place."""
+    solutions = fresh_solutions()
+    bind_globals(solutions, model)
+
+    def generate_inpainting_mask(reference, mask_start_s, mask_end_s):
+        torch.set_default_dtype(torch.float64)
+        torch.set_grad_enabled(True)
+        for parameter in model.parameters():
+            parameter.data.mul_(1.5)
+        model.train()
+        return solutions.generate_inpainting_mask(reference, mask_start_s, mask_end_s).float()
+
+    return generate_inpainting_mask
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["forked", "in-process"])
+def test_dtype_and_weight_changes_in_q2_leave_later_questions_intact(model, small_reference, isolate):
+    answers = generate(_with(generate_inpainting_mask=_q2_that_meddles(model)), model, SMALL, progress=False,
+                       isolate=isolate)
+    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS)
+    assert torch.get_default_dtype() == torch.float32 and torch.is_grad_enabled()
+    assert not model.training
+
+
+def test_a_function_that_exits_costs_only_its_question(model, small_reference):
+    def simple_sample_inpaint(*args, **kwargs):
+        os._exit(0)
+
+    def generate_inpainting_mask(*args, **kwargs):
+        import sys
+        sys.exit(3)
+
+    answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint,
+                             generate_inpainting_mask=generate_inpainting_mask), model, SMALL, progress=False)
+    assert "simple_sample_inpaint ended the process" in answers["questions"]["q3_inpaint"]["errors"]["check"]
+    assert "called sys.exit()" in answers["questions"]["q2_mask"]["errors"]["check_a"]
+    assert all(_same(answers, small_reference, q) for q in ("q1_to_d", "q1_sample", "q4_variable_inpaint",
+                                                            "q5_style_transfer"))
+
+
+def test_a_retry_loop_that_catches_the_timeout_is_still_stopped(model, small_reference, monkeypatch):
+    import signal
+
+    import hw4.answers
+
+    monkeypatch.setattr(hw4.answers, "HARD_KILL_GRACE_S", 1.0)
+    monkeypatch.setattr(hw4.answers, "MIN_TIME_LIMIT_S", 1.0)
+
+    def simple_sample_inpaint(*args, **kwargs):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:
+                continue
+
+    def generate_inpainting_mask(reference, start, end):
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # ignores the soft limit altogether: the hard kill ends it
+        while True:
+            pass
+
+    answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint, generate_inpainting_mask=generate_inpainting_mask),
+                       model, SMALL, progress=False)
+    error = answers["questions"]["q3_inpaint"]["errors"]["check"]
+    assert "time limit" in error and "while True" in error  # the student's line
+    mask_errors = answers["questions"]["q2_mask"]["errors"]
+    assert "kept running after it" in mask_errors["check_a"]
+    assert all(e.startswith("skipped after case check_a") for name, e in mask_errors.items() if name != "check_a")
+    assert _same(answers, small_reference, "q5_style_transfer"), answers["questions"]["q5_style_transfer"]["errors"]
+
+
+def test_an_unimplemented_dependency_is_named(model):
+    def to_d(x, sigma, denoised):
+        raise NotImplementedError()
+
+    answers = generate(_with(to_d=to_d), model, SMALL, questions=("q1_sample",), progress=False)
+    error = answers["questions"]["q1_sample"]["errors"]["check"]
+    assert error.startswith("calls to_d, which is not implemented yet"), error
+
+
+def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_answers):
+    """Native convolutions instead of oneDNN's sum in another order (measured here: up to 6e-7 apart): still 100."""
+    from autograder.grade import grade, load_points
+
+    with torch.backends.mkldnn.flags(enabled=False):
+        other = generate(fresh_solutions(), model, progress=False)
+    report = grade(other, solution_answers, load_points())
+    assert report.total == report.max_total
+
+
+def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
+    """`hw4 answers` on a submission whose Q4 loops forever: Q4 times out once at its student line, the rest answer."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hw4.safe_pickle import load_answers
+
+    solution = (Path(__file__).resolve().parents[1] / "solutions" / "homework4.py").read_text()
+    submission = tmp_path / "homework4_stub.py"
+    text = solution + "\n\ndef simple_sample_variable_inpaint(*args, **kwargs):\n    while True:\n        x = 1\n"
+    submission.write_text(text)
+    loop = text.splitlines().index("    while True:") + 1
+    subprocess.run([sys.executable, "-m", "hw4", "answers", str(submission), "-o", str(tmp_path / "homework4.pkl"),
+                    "--quiet"], check=True, cwd=tmp_path, timeout=300)
+    answers = load_answers(tmp_path / "homework4.pkl")
+    errors = answers["questions"]["q4_variable_inpaint"]["errors"]
+    first, *rest = errors.values()
+    assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(C.GRADED["q4_variable_inpaint"])
+    limit = float(first.split("the ")[1].split(" s ")[0])
+    assert limit < 60  # derived from the reference's time, not a fixed 120 s
+    assert all(e.startswith("skipped after case") for e in rest)
+    for question in C.QUESTIONS:
+        if question != "q4_variable_inpaint":
+            assert not answers["questions"][question]["errors"], question
+
+
+def test_cases_run_in_process_where_fork_is_unsafe(monkeypatch):
+    import hw4.answers
+
+    assert hw4.answers.can_fork()  # Linux, one thread, no CUDA: forked children
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)  # a forked child could not use CUDA
+    assert not hw4.answers.can_fork()
+    monkeypatch.undo()
+    monkeypatch.setattr(hw4.answers.sys, "platform", "darwin")  # fork is unsafe with macOS system libraries
+    assert not hw4.answers.can_fork()
+
+
+def test_processes_a_function_starts_end_with_its_case(model, tmp_path):
+    import subprocess
+    import time
+
+    solutions = fresh_solutions()
+    bind_globals(solutions, model)
+
+    def to_d(x, sigma, denoised):
+        sleeper = subprocess.Popen(["sleep", "300"])
+        (tmp_path / "pid").write_text(str(sleeper.pid))
+        return solutions.to_d(x, sigma, denoised)
+
+    generate(_with(to_d=to_d), model, SMALL, questions=("q1_to_d",), progress=False)
+    pid = int((tmp_path / "pid").read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            state = open(f"/proc/{pid}/stat").read().split(")")[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the process the student's function started is still running")

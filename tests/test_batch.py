@@ -147,6 +147,43 @@ def test_find_students_layouts(tmp_path):
         batch.find_students(tmp_path / "missing")
 
 
+def test_two_pickles_and_no_homework4_pkl_are_named(tmp_path):
+    (tmp_path / "xia").mkdir()
+    (tmp_path / "xia" / "answers.pkl").write_bytes(b"x")
+    (tmp_path / "xia" / "old.pkl").write_bytes(b"x")
+    (student,) = batch.find_students(tmp_path)
+    assert student.pickle is None
+    assert "2 other .pkl files (answers.pkl, old.pkl)" in student.problem and "rename" in student.problem
+
+
+@pytest.mark.parametrize("content", [b"name,grade\nalice,A\n", b"\xff\xfe\x00garbage\x00\n"], ids=["foreign", "binary"])
+def test_foreign_or_unreadable_csv_is_one_sentence_from_the_cli(class_folder, tmp_path, capsys, content):
+    from hw4.cli import main
+
+    csv_path = tmp_path / "other.csv"
+    csv_path.write_bytes(content)
+    assert main(["grade-all", str(class_folder["folder"]), "--csv", str(csv_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hw4 grade-all: ") and "not a grades file" in err and "\n" not in err
+    assert csv_path.read_bytes() == content
+
+
+def test_grade_all_with_sao_and_no_network_writes_no_csv(tmp_path, monkeypatch, capsys):
+    from hw4.cli import main
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path / "hw4-cache"))
+    monkeypatch.setattr("hw4.model.hub_unreachable", lambda: "the name huggingface.co could not be resolved")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "homework4.pkl").write_bytes(b"x")
+    csv_path = tmp_path / "grades.csv"
+    assert main(["grade-all", str(tmp_path / "class"), "--csv", str(csv_path), "--model", "sao"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "could not be resolved" in err and "\n" not in err
+    assert not csv_path.exists()
+
+
 # -- a stand-in grader, to make workers hang, crash or fail on purpose (spawned workers import this module) ----
 
 
@@ -172,6 +209,35 @@ def scripted_grader(model_name: str) -> ScriptedGrader:
     return ScriptedGrader()
 
 
+def test_changed_files_are_graded_again_and_regrade_grades_all(tmp_path, monkeypatch):
+    folder = tmp_path / "class"
+    for name in ("a_ok", "b_ok"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "homework4.pkl").write_bytes(b"x")
+    csv_path = tmp_path / "grades.csv"
+    graded: list[list[str]] = []
+    original = batch.grade_students
+
+    def spy(students, *args, **kwargs):
+        graded.append([s.id for s in students])
+        return original(students, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "grade_students", spy)
+    batch.grade_all(folder, csv_path, grader_factory=scripted_grader, progress=False)
+    (folder / "a_ok" / "homework4.pkl").write_bytes(b"a new pickle")
+    summary = batch.grade_all(folder, csv_path, grader_factory=scripted_grader, progress=False)
+    assert graded[-1] == ["a_ok"] and "1 of them again: their files changed" in summary
+    (folder / "b_ok" / "homework4_stub.py").write_text("# the code changed too\n")
+    batch.grade_all(folder, csv_path, grader_factory=scripted_grader, progress=False)
+    assert graded[-1] == ["b_ok"]
+    batch.grade_all(folder, csv_path, grader_factory=scripted_grader, progress=False)
+    assert graded[-1] == []
+    batch.grade_all(folder, csv_path, regrade=True, grader_factory=scripted_grader, progress=False)
+    assert graded[-1] == ["a_ok", "b_ok"]
+    rows = read_csv(csv_path)
+    assert [r["student"] for r in rows] == ["a_ok", "b_ok"] and all(r[batch.HASH_COLUMN] for r in rows)
+
+
 def test_hangs_and_crashes_cost_only_their_student(tmp_path):
     folder = tmp_path / "class"
     names = ("a_ok", "boom", "crash", "hang", "z_ok", "z_ok2")
@@ -190,3 +256,15 @@ def test_hangs_and_crashes_cost_only_their_student(tmp_path):
     assert rows["crash"]["status"] == "error" and "crashed (exit code 3)" in rows["crash"]["message"]
     assert rows["boom"]["status"] == "error" and "RuntimeError: the grader tripped" in rows["boom"]["message"]
     assert summary.startswith("graded 6 students (3 graded, 3 errors)")
+
+
+def failing_grader(model_name: str) -> ScriptedGrader:
+    raise RuntimeError("the references are missing")
+
+
+def test_workers_that_cannot_start_stop_the_run_with_one_sentence(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "a_ok").mkdir(parents=True)
+    (folder / "a_ok" / "homework4.pkl").write_bytes(b"x")
+    with pytest.raises(batch.BatchError, match="could not start"):
+        batch.grade_all(folder, tmp_path / "grades.csv", grader_factory=failing_grader, progress=False)

@@ -112,8 +112,37 @@ def test_gated_repo_error_becomes_one_sentence(monkeypatch):
             status_code=403, headers={}, request=None, url="https://huggingface.co"))
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", gated)
+    monkeypatch.setattr("hw4.model.hub_unreachable", lambda: None)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with pytest.raises(ModelAccessError, match="accept its licence"):
         load_model("sao", token="hf_fake")
+
+
+def test_no_network_is_said_at_once_in_one_sentence(tmp_path, monkeypatch):
+    """Name resolution fails: one sentence that says so, and no download is ever tried (no retries)."""
+    import socket
+
+    import huggingface_hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    tried = []
+    real = huggingface_hub.hf_hub_download
+
+    def download(*args, **kwargs):
+        tried.append(kwargs.get("local_files_only", False))
+        return real(*args, **kwargs)
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(-3, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    monkeypatch.setattr(socket, "create_connection", no_dns)
+    with pytest.raises(ModelAccessError) as err:
+        load_sao_model(cache_dir=tmp_path)
+    message = str(err.value)
+    assert "could not be resolved" in message and "no network" in message and "\n" not in message
+    assert "HF_TOKEN" not in message  # not blamed on the token or the licence
+    assert tried and all(tried)  # only the local cache was looked at
 
 
 def test_unknown_model_name_is_refused():

@@ -26,6 +26,23 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
     assert R.reference_key("sao") != base
     monkeypatch.setattr(R, "_library_versions", lambda: "torch=0.0")
     assert R.reference_key() != base
+    monkeypatch.undo()
+
+
+def test_reference_key_covers_the_code_that_builds_inputs_and_the_catalogue(tmp_path, monkeypatch):
+    """Editing a clip formula, the case runner or a catalogued mistake never serves stale references."""
+    base = R.reference_key()
+    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "autograder/mistakes.py"} <= set(R.KEY_SOURCES)
+    for name in R.KEY_SOURCES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(R.ROOT / name, tmp_path / name)
+    monkeypatch.setattr(R, "ROOT", tmp_path)
+    assert R.reference_key() == base
+    for name in R.KEY_SOURCES:
+        original = (tmp_path / name).read_text()
+        (tmp_path / name).write_text(original + "\n# edited\n")
+        assert R.reference_key() != base, name
+        (tmp_path / name).write_text(original)
 
 
 def test_cache_is_built_once_then_read_without_the_model(tmp_path, monkeypatch, model, solution_answers):

@@ -81,3 +81,11 @@ def test_submit_without_a_notebook_says_so_in_one_sentence(tmp_path, monkeypatch
     assert err.startswith("hw4 submit: Could not find homework4_stub.ipynb") and "Traceback" not in err
     assert submit() is None and capsys.readouterr().out.startswith("Nothing was written: Could not find")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_submission_gets_a_warning(tmp_path, capsys):
+    submission = tmp_path / "homework4_stub.py"
+    submission.write_text("")
+    write_answers(submission, tmp_path / "homework4.pkl", progress=False, quiet=True)
+    err = capsys.readouterr().err
+    assert "defines none of the homework functions" in err and "homework4_stub.py" in err
