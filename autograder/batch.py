@@ -31,10 +31,16 @@ from typing import Any
 
 from hw4 import cases as C
 from hw4.errors import UserError
+from hw4.text import printable
+
+from .submission_files import find_submission
 
 ANSWERS_NAME = "homework4.pkl"
 HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a changed submission is graded again
-COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", HASH_COLUMN)
+INTEGRITY_COLUMN = "integrity"  # with --integrity: does the student's code reproduce their pickle (in the sandbox)
+COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", INTEGRITY_COLUMN, HASH_COLUMN)
+EARLIER_COLUMNS = (COLUMNS[:-2], (*COLUMNS[:-2], HASH_COLUMN))  # grades files of earlier versions, still read
+INTEGRITY_TIMEOUT_S = 600.0
 GRADED, ERROR = "graded", "error"
 MAX_MESSAGE = 2000
 
@@ -50,6 +56,7 @@ class Student:
     id: str
     pickle: Path | None
     problem: str = f"no {ANSWERS_NAME} found"
+    code: Path | None = None
 
     @property
     def digest(self) -> str:
@@ -112,13 +119,13 @@ def find_students(directory: str | os.PathLike[str]) -> list[Student]:
         if _hidden(Path(entry.name)):
             continue
         if entry.is_dir():
-            student = Student(entry.name, *_find_pickle(entry))
+            student = Student(printable(entry.name), *_find_pickle(entry), code=find_submission(entry)[1])
         elif entry.is_file() and entry.suffix == ".pkl":
-            student = Student(entry.stem, entry)
+            student = Student(printable(entry.stem), entry)
         else:
             continue
         if student.id in students:  # a folder ``alice`` and a file ``alice.pkl``: keep both, distinctly
-            student = Student(entry.name, student.pickle, student.problem)
+            student = Student(printable(entry.name), student.pickle, student.problem, student.code)
         students[student.id] = student
     return sorted(students.values(), key=lambda s: s.id)
 
@@ -131,7 +138,7 @@ def _number(value: float) -> str:
 
 
 def _clean(message: str) -> str:
-    return " ".join(str(message).split())[:MAX_MESSAGE]
+    return printable(" ".join(str(message).split()), MAX_MESSAGE)
 
 
 def _max_total() -> float:
@@ -144,7 +151,7 @@ def error_row(student: str, message: str, max_total: float | None = None) -> dic
     """A row with score 0 and the reason the student could not be graded."""
     row = {"student": student, "total": "0", "max_total": _number(_max_total() if max_total is None else max_total)}
     row.update({q: "0" for q in C.QUESTIONS})
-    row.update(status=ERROR, message=_clean(message) or "could not be graded", **{HASH_COLUMN: ""})
+    row.update(status=ERROR, message=_clean(message) or "could not be graded", **{INTEGRITY_COLUMN: "", HASH_COLUMN: ""})
     return row
 
 
@@ -155,7 +162,7 @@ def report_row(student: str, report: Any) -> dict[str, str]:
     row.update({q: _number(scores[q].score) if q in scores else "0" for q in C.QUESTIONS})
     feedback = [f"{q.title}: {q.feedback}" for q in report.questions if q.score < q.max_score]
     feedback += [f"note: {n}" for n in report.notes]
-    row.update(status=GRADED, message=_clean(" | ".join(feedback)), **{HASH_COLUMN: ""})
+    row.update(status=GRADED, message=_clean(" | ".join(feedback)), **{INTEGRITY_COLUMN: "", HASH_COLUMN: ""})
     return row
 
 
@@ -195,17 +202,32 @@ def _start_worker(model_name: str, grader_factory: Callable[[str], Any]) -> None
         sys.modules["torch"].set_num_threads(1)
 
 
-def _grade_in_worker(student: str, path: str) -> dict[str, str]:
-    return _grade_one(_grader, student, path)
+def _grade_in_worker(student: str, path: str, code: str | None, model_name: str) -> dict[str, str]:
+    row = _grade_one(_grader, student, path)
+    if code is not None:
+        row[INTEGRITY_COLUMN] = _clean(integrity_note(Path(code), Path(path), model_name))
+    return row
+
+
+def integrity_note(code: Path, pickle_path: Path, model_name: str) -> str:
+    """``autograder.integrity.verify``'s verdict in one line (its code runs in the sandbox, never here)."""
+    from .integrity import verify
+    from .sandbox import SandboxUnavailable
+
+    try:
+        return verify(code, pickle_path, model=model_name, time_limit_s=INTEGRITY_TIMEOUT_S).message
+    except SandboxUnavailable as err:
+        return f"Integrity not checked: {err}"
 
 
 def grade_students(students: list[Student], model_name: str, jobs: int, per_student_timeout_s: float,
                    on_row: Callable[[dict[str, str]], None],
-                   grader_factory: Callable[[str], Any] = make_grader) -> None:
+                   grader_factory: Callable[[str], Any] = make_grader, integrity: bool = False) -> None:
     """Grade ``students`` (each with a pickle) in ``jobs`` spawned workers; call ``on_row`` once per student.
 
     ``pebble`` runs the pool: a worker that runs past ``per_student_timeout_s`` or dies is killed and replaced,
-    and only its student gets an error row.
+    and only its student gets an error row. With ``integrity``, each student who sent code also gets the
+    sandboxed integrity check (its own time limit is added to the student's).
     """
     if not students:
         return
@@ -220,14 +242,21 @@ def grade_students(students: list[Student], model_name: str, jobs: int, per_stud
                        initargs=(model_name, grader_factory),
                        context=multiprocessing.get_context("spawn"))  # never fork a process that may hold torch's threads
     try:
-        futures = {pool.schedule(_grade_in_worker, args=(s.id, str(s.pickle)), timeout=per_student_timeout_s): s
-                   for s in students}
+        def task(s: Student) -> tuple:
+            code = str(s.code) if integrity and s.code is not None else None
+            return s.id, str(s.pickle), code, model_name
+
+        def timeout(s: Student) -> float:
+            return per_student_timeout_s + (INTEGRITY_TIMEOUT_S + 60 if integrity and s.code is not None else 0)
+
+        futures = {pool.schedule(_grade_in_worker, args=task(s), timeout=timeout(s)): s for s in students}
         for future in as_completed(futures):
             student = futures[future].id
             try:
                 row = future.result()
             except FutureTimeout:
-                row = error_row(student, f"timed out: grading took longer than {per_student_timeout_s:g} s", max_total)
+                row = error_row(student, f"timed out: grading took longer than {timeout(futures[future]):g} s",
+                                max_total)
             except ProcessExpired as err:
                 row = error_row(student, f"the grading process crashed (exit code {err.exitcode}) on this file",
                                 max_total)
@@ -264,12 +293,13 @@ def read_rows(csv_path: Path) -> tuple[dict[str, dict[str, str]], int]:
     try:
         with csv_path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) not in (COLUMNS, COLUMNS[:-1]):
+            if tuple(reader.fieldnames or ()) not in (COLUMNS, *EARLIER_COLUMNS):
                 raise BatchError(foreign)
             rows: dict[str, dict[str, str]] = {}
             damaged = 0
             for row in reader:
                 row.setdefault(HASH_COLUMN, "")
+                row.setdefault(INTEGRITY_COLUMN, "")
                 if _valid(row):
                     rows[row["student"]] = {c: row[c] for c in COLUMNS}
                 else:
@@ -299,19 +329,25 @@ def write_rows(csv_path: Path, rows: Iterable[dict[str, str]]) -> None:
 
 
 def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str], model_name: str = "embedded",
-              jobs: int = 2, per_student_timeout_s: float = 120, *, regrade: bool = False,
+              jobs: int = 2, per_student_timeout_s: float = 120, *, regrade: bool = False, integrity: bool = False,
               grader_factory: Callable[[str], Any] = make_grader, progress: bool = True) -> str:
     """Grade every student of ``directory`` into ``csv_path``; return a summary line.
 
     An existing ``csv_path`` is resumed: students it lacks, or whose files changed since, are graded; with
-    ``regrade`` everyone is. ``grader_factory(model_name)`` builds each worker's grader (anything with
+    ``regrade`` everyone is. With ``integrity`` every student who sent code (``homework4_stub.py``, or the only
+    ``.py``/``.ipynb`` in their folder) also gets the sandboxed integrity check, in the ``integrity`` column;
+    a student graded earlier without it is graded again. ``grader_factory(model_name)`` builds each worker's grader (anything with
     ``grade_file(path) -> Report``); it must be a module-level function, since workers are spawned.
     """
     students = find_students(directory)
     csv_file = Path(csv_path)
     rows, damaged = read_rows(csv_file)
     digests = {s.id: s.digest for s in students}
-    todo = [s for s in students if regrade or s.id not in rows or rows[s.id][HASH_COLUMN] != digests[s.id]]
+    def unchecked(s: Student) -> bool:
+        return integrity and s.code is not None and not rows[s.id][INTEGRITY_COLUMN]
+
+    todo = [s for s in students
+            if regrade or s.id not in rows or rows[s.id][HASH_COLUMN] != digests[s.id] or unchecked(s)]
     changed = sum(s.id in rows for s in todo)
     kept = len(rows) - changed
     if todo and any(s.pickle is not None for s in todo):
@@ -341,7 +377,7 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
             if student.pickle is None:
                 record(error_row(student.id, student.problem))
         grade_students([s for s in todo if s.pickle is not None], model_name, jobs, per_student_timeout_s,
-                       record, grader_factory)
+                       record, grader_factory, integrity)
     missing = [s for s in todo if s.id not in done]
     for student in missing:  # never drop a student silently
         rows[student.id] = error_row(student.id, "no result came back from the grading process")
@@ -350,7 +386,8 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
     summary = f"graded {len(rows)} students ({len(rows) - errors} graded, {errors} errors) -> {csv_file}"
     notes = []
     if kept or changed:
-        again = f" ({changed} of them again: {'--regrade' if regrade else 'their files changed'})" if changed else ""
+        again = f" ({changed} of them again: {'--regrade' if regrade else 'their files changed or were not checked'})" \
+            if changed else ""
         notes.append(f"{kept} rows kept from an earlier run, {len(todo)} graded now{again}")
     if damaged:
         notes.append(f"{damaged} damaged rows of the earlier CSV discarded (their students were graded again)")

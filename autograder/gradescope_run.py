@@ -29,9 +29,9 @@ from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.safe_pickle import DEFAULT_NAME, AnswerFileError
 
 from .grade import CannotGrade, Report, gradescope_results
+from .submission_files import STUB_NAME, find_submission, visible_files
 
 ROOT = Path(os.environ.get("HW4_AUTOGRADER_ROOT") or "/autograder")
-STUB_NAME = "homework4_stub.py"
 CONFIG_NAME = "gradescope.json"
 
 INTEGRITY_TEST = "Integrity check (staff note)"
@@ -52,41 +52,6 @@ def _log(message: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------- grading
-
-
-def _visible_files(folder: Path) -> list[Path]:
-    """Every file under ``folder``, skipping hidden files and macOS zip debris (``__MACOSX``, ``._x``)."""
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.rglob("*"):
-        parts = path.relative_to(folder).parts
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts) or not path.is_file():
-            continue
-        found.append(path)
-    return sorted(found, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
-
-
-def _pick(files: list[Path], name: str, suffixes: tuple[str, ...]) -> Path | None:
-    """The file called ``name`` (shallowest first), else one whose name matches ignoring case, else the only
-    file with one of ``suffixes``; None when there is none or it is ambiguous."""
-    for match in (lambda p: p.name == name, lambda p: p.name.lower() == name.lower()):
-        hits = [p for p in files if match(p)]
-        if hits:
-            return hits[0]
-    for suffix in suffixes:
-        hits = [p for p in files if p.suffix.lower() == suffix]
-        if len(hits) == 1:
-            return hits[0]
-        if hits:
-            return None
-    return None
-
-
-def find_submission(submission_dir: Path) -> tuple[Path | None, Path | None]:
-    """``(answers_pickle, code)`` found under ``submission_dir``; either may be None."""
-    files = _visible_files(submission_dir)
-    return _pick(files, DEFAULT_NAME, (".pkl",)), _pick(files, STUB_NAME, (".py", ".ipynb"))
 
 
 def integrity_test(code: Path | None, pickle_path: Path, model_name: str, seconds: float) -> dict:
@@ -134,7 +99,7 @@ def _results(root: Path, model_name: str, started: float) -> dict:
     submission_dir = root / "submission"
     pickle_path, code = find_submission(submission_dir)
     if pickle_path is None:
-        found = ", ".join(p.relative_to(submission_dir).as_posix() for p in _visible_files(submission_dir))
+        found = ", ".join(p.relative_to(submission_dir).as_posix() for p in visible_files(submission_dir))
         _log(f"no answers file among: {found or 'nothing'}")
         return gradescope_results(None, MISSING)
     _log(f"grading {pickle_path.relative_to(submission_dir)} with the {model_name} model")

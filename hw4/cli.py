@@ -71,7 +71,8 @@ def cmd_references(args: argparse.Namespace) -> int:
 
 def cmd_grade_all(args: argparse.Namespace) -> int:
     batch = _staff("autograder.batch")
-    summary = batch.grade_all(args.directory, args.csv, model_name=args.model, jobs=args.jobs, regrade=args.regrade)
+    summary = batch.grade_all(args.directory, args.csv, model_name=args.model, jobs=args.jobs, regrade=args.regrade,
+                              integrity=args.integrity)
     print(summary)
     return 0
 
@@ -144,6 +145,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--regrade", action="store_true",
                    help="grade everyone again (by default only students missing from the CSV or whose files changed)")
+    p.add_argument("--integrity", action="store_true",
+                   help="also re-run each student's code in the sandbox and check it reproduces their pickle")
 
     p = add("gradescope", cmd_gradescope, "Build the Gradescope autograder zip.")
     p.add_argument("output", help="e.g. autograder.zip")

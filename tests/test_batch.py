@@ -268,3 +268,25 @@ def test_workers_that_cannot_start_stop_the_run_with_one_sentence(tmp_path):
     (folder / "a_ok" / "homework4.pkl").write_bytes(b"x")
     with pytest.raises(batch.BatchError, match="could not start"):
         batch.grade_all(folder, tmp_path / "grades.csv", grader_factory=failing_grader, progress=False)
+
+
+def test_integrity_flags_a_borrowed_pickle(solution_pickle, tmp_path):
+    """``--integrity`` re-runs each student's code in the sandbox: a friend's pickle next to unfinished code is
+    flagged, while the grade itself still comes from the pickle."""
+    from hw4.cli import main
+
+    folder = tmp_path / "submissions"
+    for student in ("alice", "bob"):
+        (folder / student).mkdir(parents=True)
+        (folder / student / "homework4.pkl").write_bytes(solution_pickle.read_bytes())
+    shutil.copy(SOLUTION, folder / "alice" / "homework4_stub.py")
+    (folder / "bob" / "homework4_stub.py").write_text("def to_d(x, sigma, denoised):\n    raise NotImplementedError\n")
+    grades = tmp_path / "grades.csv"
+    assert main(["grade-all", str(folder), "--csv", str(grades), "--integrity"]) == 0
+    rows = {row["student"]: row for row in read_csv(grades)}
+    assert rows["alice"]["total"] == rows["bob"]["total"] == "100"
+    assert "reproduces homework4.pkl" in rows["alice"]["integrity"]
+    assert "does NOT reproduce" in rows["bob"]["integrity"]
+    assert main(["grade-all", str(folder), "--csv", str(grades)]) == 0  # nothing changed: kept, checks included
+    assert {row["student"]: row["integrity"] for row in read_csv(grades)} == {
+        s: rows[s]["integrity"] for s in rows}
