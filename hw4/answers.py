@@ -160,7 +160,7 @@ def to_array(value: Any) -> np.ndarray:
 def student_files(implementation: Any) -> frozenset[str]:
     """The files the implementation's homework functions were compiled from (the student's file or notebook cells)."""
     files = set()
-    for name in C.FUNCTIONS.values():
+    for name in C.ALL_FUNCTIONS.values():
         code = getattr(getattr(implementation, name, None), "__code__", None)
         if code is not None:
             files.add(code.co_filename)
@@ -328,7 +328,7 @@ def run_case(implementation: Any, inputs: CaseInputs, question: str, case: Any, 
         except KeyboardInterrupt:
             raise
         except BaseException as err:  # noqa: BLE001 - a student's code may raise anything, SystemExit included
-            return CaseOutcome(None, describe_error(err, files, C.FUNCTIONS[question]), captured.getvalue()[:MAX_CAPTURED_OUTPUT],
+            return CaseOutcome(None, describe_error(err, files, C.ALL_FUNCTIONS[question]), captured.getvalue()[:MAX_CAPTURED_OUTPUT],
                                stop_question=isinstance(err, CaseTimeout))
 
 
@@ -394,7 +394,7 @@ def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case
             os._exit(1)
     writer.close()
     deadline = time.monotonic() + seconds + HARD_KILL_GRACE_S if seconds else None
-    function = C.FUNCTIONS[question]
+    function = C.ALL_FUNCTIONS[question]
     status = None
     try:
         if reader.poll(None if deadline is None else max(0.0, deadline - time.monotonic())):
