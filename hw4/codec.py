@@ -91,7 +91,8 @@ class BandCodec(Pretransform):
     # -- synthesis
     def _excitation_spec(self, frames: int) -> torch.Tensor:
         """STFT of the fixed excitation (sines at low band centres, noise above), cached for the longest length seen."""
-        if self._excitation is None or self._excitation.shape[-1] < frames + 1:
+        cached = self._excitation
+        if cached is None or cached.shape[-1] < frames + 1 or cached.device != self.window.device:
             samples = max(frames, 128) * HOP
             t = torch.arange(samples, dtype=torch.float64) / self.sample_rate
             generator = torch.Generator().manual_seed(EXCITATION_SEED)
@@ -100,8 +101,9 @@ class BandCodec(Pretransform):
             phases = torch.rand(len(centres), generator=generator, dtype=torch.float64) * 2 * math.pi
             tonal = centres < TONAL_MAX_HZ
             sines = torch.sin(2 * math.pi * centres[tonal, None] * t + phases[tonal, None]).sum(0)
-            bin_tonal = tonal[self.band_of_bin][:, None]
-            spec = torch.where(bin_tonal, self._stft(sines[None])[0], self._stft(noise[None])[0])
+            device = self.window.device
+            bin_tonal = tonal.to(device)[self.band_of_bin][:, None]
+            spec = torch.where(bin_tonal, self._stft(sines[None].to(device))[0], self._stft(noise[None].to(device))[0])
             self._excitation = spec
         return self._excitation[:, : frames + 1]
 
