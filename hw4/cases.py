@@ -116,7 +116,7 @@ GRADED = CaseSet({
         SampleCase("techno_kick", "driving techno kick and hihat 128 bpm", 102),
         SampleCase("jazz_piano", "mellow jazz piano chords", 103),
         SampleCase("rain_forest", "rain in a forest with birds", 104),
-        SampleCase("cinematic_brass", "epic cinematic brass and strings", 105),
+        SampleCase("cinematic_sweep", "epic cinematic rising synth sweep", 105),
         SampleCase("lofi_no_guidance", "lofi hip-hop beat with vinyl", 106, cfg_scale=1.0),
     ),
     "q2_mask": (
@@ -150,8 +150,8 @@ GRADED = CaseSet({
         StyleCase("sweep_to_snare", "snare roll", 404, "sweep", 0.6),
         StyleCase("bells_to_piano", "calm piano melody", 405, "bells", 0.75),
         StyleCase("rain_to_thunder", "thunder and wind", 406, "rain", 0.93),  # int(.93 * 51) != int(.93 * 50)
-        StyleCase("full_strength", "jazz", 407, "chord", 1.0),
-        StyleCase("zero_strength", "jazz", 408, "drums", 0.0),
+        StyleCase("full_strength", "jazz piano chords", 407, "chord", 1.0),
+        StyleCase("zero_strength", "bells", 408, "drums", 0.0),
     ),
 })
 

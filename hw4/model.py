@@ -1,5 +1,8 @@
 """Load the model the homework samples from: the embedded stand-in (default) or the real SAO 1.0.
 
+The embedded model is a small DiT trained on a synthetic sound library
+(``scripts/train_embedded_model.py``) whose autoencoder is the fixed codec ``hw4.codec``.
+
 Both come out of ``stable_audio_tools``' own factory and checkpoint loader, so they
 share one interface: ``model.pretransform.downsampling_ratio``, ``model.conditioner``,
 ``model.model`` (the DiT), ``model.sample_rate``.
@@ -8,6 +11,7 @@ share one interface: ``model.pretransform.downsampling_ratio``, ``model.conditio
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -26,6 +30,7 @@ SAO = "sao"
 SAO_REPO_ID = "stabilityai/stable-audio-open-1.0"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
 MODEL_CHOICES = (EMBEDDED, SAO)
+CODEC_TYPE = "hw4_band_codec"  # the embedded config's pretransform: hw4.codec.BandCodec
 
 ACCESS_HELP = (
     f"Stable Audio Open is gated on the Hugging Face hub: accept its licence at "
@@ -57,15 +62,32 @@ def model_id(name: str = EMBEDDED) -> str:
     return f"embedded:{digest.hexdigest()[:12]}"
 
 
+def create_model(config: dict) -> torch.nn.Module:
+    """A stable_audio_tools model from ``config`` (untrained); a ``"hw4_band_codec"`` pretransform becomes ``BandCodec``."""
+    factory, _ = _quiet_import_stable_audio_tools()
+    pretransform = config["model"].get("pretransform") or {}
+    codec = pretransform.get("type") == CODEC_TYPE
+    if codec:
+        config = copy.deepcopy(config)
+        del config["model"]["pretransform"]
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = factory.create_model_from_config(config)
+    if codec:
+        from .codec import BandCodec
+
+        model.pretransform = BandCodec(config["sample_rate"], config["audio_channels"], **pretransform["config"])
+        model.min_input_length = model.pretransform.downsampling_ratio * model.model.model.patch_size
+    return model
+
+
 def build_model(config: dict, checkpoint: str | Path) -> torch.nn.Module:
     """Create a stable_audio_tools model from ``config`` and load ``checkpoint`` into it (CPU, eval, no grad)."""
     import torch
 
-    factory, utils = _quiet_import_stable_audio_tools()
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = factory.create_model_from_config(config)
-        model.load_state_dict(utils.load_ckpt_state_dict(str(checkpoint)))
+    _, utils = _quiet_import_stable_audio_tools()
+    model = create_model(config)
+    model.load_state_dict(utils.load_ckpt_state_dict(str(checkpoint)))
     return model.to("cpu", torch.float32).eval().requires_grad_(False)
 
 

@@ -56,12 +56,32 @@ def _latent_2d(latent: ArrayLike) -> np.ndarray:
     return array
 
 
-def _heatmap(ax: Any, data: np.ndarray, title: str, vmin: float, vmax: float, cmap: str) -> Any:
+def _heatmap(ax: Any, data: np.ndarray, title: str, vmin: float, vmax: float, cmap: str,
+             band_hz: np.ndarray | None = None) -> Any:
     image = ax.imshow(data, aspect="auto", origin="lower", interpolation="nearest", cmap=cmap, vmin=vmin, vmax=vmax)
     ax.set_title(title)
     ax.set_xlabel("latent frame")
-    ax.set_ylabel("channel")
+    if band_hz is not None and len(band_hz) == data.shape[0]:
+        ticks = np.arange(0, data.shape[0], max(1, data.shape[0] // 8))
+        ax.set_yticks(ticks, [_hz_label(band_hz[t]) for t in ticks])
+        ax.set_ylabel("frequency band (centre)")
+    else:
+        ax.set_ylabel("channel")
     return image
+
+
+def _hz_label(hz: float) -> str:
+    return f"{hz / 1000:.1f} kHz" if hz >= 1000 else f"{hz:.0f} Hz"
+
+
+def band_frequencies(model: torch.nn.Module) -> np.ndarray | None:
+    """Centre frequency of each latent channel when the model's autoencoder is the band codec, else None."""
+    from .codec import BandCodec, band_centres_hz
+
+    codec = getattr(model, "pretransform", None)
+    if not isinstance(codec, BandCodec):
+        return None
+    return band_centres_hz(codec.encoded_channels, codec.sample_rate).numpy()
 
 
 def plot_sigmas(sigmas: ArrayLike) -> Figure:
@@ -117,8 +137,14 @@ def plot_mask(mask: ArrayLike, sample_rate: int, downsampling_ratio: int, title:
     return fig
 
 
-def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None = None) -> Figure:
-    """Heatmaps (channels x frames) of ``[1, 64, T]`` or ``[64, T]`` latents side by side, on one colour scale."""
+def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None = None,
+                 model: torch.nn.Module | None = None, mask: ArrayLike | None = None) -> Figure:
+    """Heatmaps (channels x frames) of ``[1, 64, T]`` or ``[64, T]`` latents side by side, on one colour scale.
+
+    With the embedded ``model`` the latents are spectrograms: the channel axis is labelled with each
+    band's frequency and the colour is the band's log energy. A ``mask`` (1 = regenerated frames)
+    is outlined on every panel.
+    """
     if not latents:
         raise ValueError("Give at least one latent to plot.")
     arrays = [_latent_2d(latent) for latent in latents]
@@ -126,14 +152,30 @@ def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None
         titles = [f"latent {i + 1}" for i in range(len(arrays))] if len(arrays) > 1 else ["latent"]
     if len(titles) != len(arrays):
         raise ValueError(f"Got {len(titles)} titles for {len(arrays)} latents.")
-    limit = max(float(np.abs(a).max()) for a in arrays) or 1.0
+    band_hz = band_frequencies(model) if model is not None else None
+    if band_hz is None:
+        limit = max(float(np.abs(a).max()) for a in arrays) or 1.0
+        vmin, vmax, cmap, label = -limit, limit, "RdBu_r", "value"
+    else:
+        vmin, vmax = min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)
+        cmap, label = "magma", "band energy (log, normalised)"
+    frames = None if mask is None else _to_numpy(mask).reshape(-1, _to_numpy(mask).shape[-1]).mean(axis=0)
     fig = _figure(4.2 * len(arrays) + 1, 3.5)
     axes = fig.subplots(1, len(arrays), squeeze=False)[0]
     image = None
     for ax, array, title in zip(axes, arrays, titles):
-        image = _heatmap(ax, array, title, -limit, limit, "RdBu_r")
-    fig.colorbar(image, ax=list(axes), label="value")
+        image = _heatmap(ax, array, title, vmin, vmax, cmap, band_hz)
+        if frames is not None:
+            for start, end in _runs(frames > 0.5):
+                ax.axvspan(start - 0.5, end - 0.5, fill=False, edgecolor="cyan", linewidth=1.5, linestyle="--")
+    fig.colorbar(image, ax=list(axes), label=label)
     return fig
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` of each run of True in ``flags``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def _audio_2d(audio: ArrayLike) -> np.ndarray:

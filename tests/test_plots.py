@@ -209,3 +209,16 @@ def test_figures_show_themselves_as_png_in_notebooks():
     fig = plots.plot_sigmas([2.0, 1.0, 0.0])
     assert fig._repr_png_().startswith(b"\x89PNG")
     assert plt.get_fignums() == []  # not kept by pyplot
+
+
+def test_plot_latents_as_spectrograms_with_band_frequencies_and_mask(model, chord):
+    mask = torch.zeros_like(chord)
+    mask[..., 40:88] = 1
+    fig = plots.plot_latents(chord, chord * 0.5, titles=["chord", "quieter"], model=model, mask=mask)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert ax.get_ylabel() == "frequency band (centre)"
+    assert labels[0].endswith("Hz") and labels[-1].endswith("kHz")
+    spans = [p for p in ax.patches if p.get_edgecolor()[:3] == (0.0, 1.0, 1.0)]
+    assert len(spans) == 1 and spans[0].get_x() == pytest.approx(39.5)
+    assert plots.plot_latents(chord).axes[0].get_ylabel() == "channel"

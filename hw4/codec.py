@@ -1,0 +1,130 @@
+"""The embedded model's autoencoder: a fixed signal-processing codec, not a trained network.
+
+``BandCodec`` is a ``stable_audio_tools`` ``Pretransform``, so ``model.pretransform.encode``,
+``decode`` and ``downsampling_ratio`` work as with SAO's VAE. A latent ``[batch, 64, frames]``
+holds, per 2048-sample frame, the log energies of 64 frequency bands (mel-spaced, 0-22 kHz),
+shifted and scaled by fixed constants to roughly zero mean and unit variance: every latent is
+a spectrogram. Decoding resynthesises audio: a fixed excitation (a sine at the centre of each
+band below ``TONAL_MAX_HZ``, white noise above) is analysed once, its band energies are scaled
+to the latent's frame by frame, and the result is overlap-added back (inverse STFT), followed
+by ``REFINE_STEPS`` corrections that re-encode the audio and fix the remaining error per band.
+``model.py`` attaches it in place of the config's ``"hw4_band_codec"`` pretransform.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from stable_audio_tools.models.pretransforms import Pretransform
+
+HOP = 2048
+N_FFT = 2 * HOP
+BANDS = 64
+SAMPLE_RATE = 44100
+TONAL_MAX_HZ = 4000.0
+EPS = 1e-6  # energy floor: about -60 dB below a full-scale sine
+LOG_MEAN = -12.0  # fixed normalisation of ln(energy + EPS), measured on the sound library
+LOG_SCALE = 3.0
+MAX_LATENT = 4.0  # decoded energies are capped here (about +3 dB above full scale)
+REFINE_STEPS = 2
+EXCITATION_SEED = 2048
+
+
+def _mel(hz: torch.Tensor) -> torch.Tensor:
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)
+
+
+def _mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def band_edges(bands: int = BANDS, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT) -> torch.Tensor:
+    """FFT-bin edges ``[bands + 1]`` of mel-spaced bands from 0 Hz to Nyquist, each at least one bin wide."""
+    hz = _mel_to_hz(torch.linspace(0.0, float(_mel(torch.tensor(sample_rate / 2))), bands + 1, dtype=torch.float64))
+    edges = torch.round(hz * n_fft / sample_rate).long()
+    edges[-1] = n_fft // 2 + 1
+    for i in range(1, bands + 1):  # widen the narrowest low bands to one bin at least
+        edges[i] = max(int(edges[i]), int(edges[i - 1]) + 1)
+    return edges
+
+
+def band_centres_hz(bands: int = BANDS, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT) -> torch.Tensor:
+    """The centre frequency of each band in Hz (the middle of its bins), for labelling plots."""
+    edges = band_edges(bands, sample_rate, n_fft).double()
+    return (edges[:-1] + edges[1:] - 1) / 2 * sample_rate / n_fft
+
+
+class BandCodec(Pretransform):
+    """Audio ``[batch, channels, frames * 2048]`` <-> normalised log band energies ``[batch, 64, frames]``."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE, io_channels: int = 2, bands: int = BANDS) -> None:
+        super().__init__(enable_grad=False, io_channels=io_channels, is_discrete=False)
+        self.sample_rate = sample_rate
+        self.downsampling_ratio = HOP
+        self.encoded_channels = bands
+        edges = band_edges(bands, sample_rate, N_FFT)
+        band_of_bin = torch.bucketize(torch.arange(N_FFT // 2 + 1), edges[1:], right=True)
+        self.register_buffer("band_of_bin", band_of_bin, persistent=False)
+        self.register_buffer("window", torch.hann_window(N_FFT, dtype=torch.float64), persistent=False)
+        self._excitation: torch.Tensor | None = None
+
+    # -- analysis
+    def _stft(self, mono: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``[batch, bins, frames + 1]``, amplitude-normalised so a full-scale sine has energy ~0.5."""
+        spec = torch.stft(mono, N_FFT, HOP, window=self.window, center=True, return_complex=True)
+        return spec / (self.window.sum() / 2)
+
+    def _band_energy(self, spec: torch.Tensor) -> torch.Tensor:
+        """Summed power of each band: ``[batch, bands, frames]`` from a ``[batch, bins, frames]`` spectrum."""
+        power = spec.abs() ** 2
+        out = power.new_zeros(power.shape[0], self.encoded_channels, power.shape[-1])
+        return out.index_add_(1, self.band_of_bin, power)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Audio ``[batch, channels, samples]`` (samples a multiple of 2048) -> latent ``[batch, 64, samples // 2048]``."""
+        frames = x.shape[-1] // HOP
+        mono = x.to(torch.float64).mean(dim=1)
+        energy = self._band_energy(self._stft(mono))[..., :frames]
+        return ((torch.log(energy + EPS) - LOG_MEAN) / LOG_SCALE).to(x.dtype)
+
+    # -- synthesis
+    def _excitation_spec(self, frames: int) -> torch.Tensor:
+        """STFT of the fixed excitation (sines at low band centres, noise above), cached for the longest length seen."""
+        cached = self._excitation
+        if cached is None or cached.shape[-1] < frames + 1 or cached.device != self.window.device:
+            samples = max(frames, 128) * HOP
+            t = torch.arange(samples, dtype=torch.float64) / self.sample_rate
+            generator = torch.Generator().manual_seed(EXCITATION_SEED)
+            noise = torch.randn(samples, generator=generator, dtype=torch.float64)
+            centres = band_centres_hz(self.encoded_channels, self.sample_rate, N_FFT)
+            phases = torch.rand(len(centres), generator=generator, dtype=torch.float64) * 2 * math.pi
+            tonal = centres < TONAL_MAX_HZ
+            sines = torch.sin(2 * math.pi * centres[tonal, None] * t + phases[tonal, None]).sum(0)
+            device = self.window.device
+            bin_tonal = tonal.to(device)[self.band_of_bin][:, None]
+            spec = torch.where(bin_tonal, self._stft(sines[None].to(device))[0], self._stft(noise[None].to(device))[0])
+            self._excitation = spec
+        return self._excitation[:, : frames + 1]
+
+    def _render(self, log_energy: torch.Tensor, excitation: torch.Tensor, excitation_log: torch.Tensor) -> torch.Tensor:
+        """Mono audio whose band energies follow ``log_energy`` ``[batch, bands, frames]``."""
+        padded = torch.cat([log_energy, log_energy[..., -1:]], dim=-1)  # istft wants frames + 1 columns
+        gain = torch.exp(0.5 * (padded - excitation_log))[:, self.band_of_bin]
+        spec = excitation * gain * (self.window.sum() / 2)
+        return torch.istft(spec, N_FFT, HOP, window=self.window, center=True, length=log_energy.shape[-1] * HOP)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``[batch, 64, frames]`` -> stereo audio ``[batch, 2, frames * 2048]`` (both channels equal)."""
+        frames = z.shape[-1]
+        target = z.to(torch.float64).clamp(max=MAX_LATENT) * LOG_SCALE + LOG_MEAN
+        target = torch.log(torch.clamp(torch.exp(target) - EPS, min=1e-12))
+        excitation = self._excitation_spec(frames)[None]
+        excitation_log = torch.log(self._band_energy(excitation) + 1e-12)
+        wanted = target.clone()
+        audio = self._render(wanted, excitation, excitation_log)
+        for _ in range(REFINE_STEPS):
+            got = torch.log(self._band_energy(self._stft(audio))[..., :frames] + 1e-12)
+            wanted = wanted + (target - got).clamp(-4.0, 4.0)
+            audio = self._render(wanted, excitation, excitation_log)
+        return audio[:, None].expand(-1, self.io_channels, -1).to(z.dtype).contiguous()
