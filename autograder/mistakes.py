@@ -19,7 +19,7 @@ from k_diffusion.sampling import sample_euler
 from k_diffusion.utils import append_dims
 
 from hw4 import cases as C
-from hw4.catalogue import CATALOGUE
+from hw4.catalogue import CATALOGUE, Mistake
 
 from .references import SOLUTIONS_FILE
 
@@ -165,13 +165,8 @@ def implementation(names: tuple[str, ...]) -> types.ModuleType:
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(Mistake):
     """One catalogue entry as the grader uses it: its metadata and the implementation that makes the mistake."""
-
-    name: str
-    question: str
-    feedback: str
-    accepted: bool = False
 
     def implementation(self) -> types.ModuleType:
         """A fresh copy of the solutions module with this entry's knobs turned."""

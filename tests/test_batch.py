@@ -29,6 +29,19 @@ class Exploit:
         return os.system, (self.command,)
 
 
+def graded_students(monkeypatch) -> list[list[str]]:
+    """Records the ids of the students each ``grade_students`` call grades (and lets it grade them)."""
+    graded: list[list[str]] = []
+    original = batch.grade_students
+
+    def spy(students, *args, **kwargs):
+        graded.append([s.id for s in students])
+        return original(students, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "grade_students", spy)
+    return graded
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -103,14 +116,7 @@ def test_resume_grades_only_the_missing_students(first_run, class_folder, tmp_pa
         writer.writeheader()
         writer.writerows(r for r in rows if r["student"] not in ("bob", "mallory"))
         handle.write("mallory,0,100,0")  # an interrupted run: half of the last row, no newline
-    graded: list[list[str]] = []
-    original = batch.grade_students
-
-    def spy(students, *args, **kwargs):
-        graded.append([s.id for s in students])
-        return original(students, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "grade_students", spy)
+    graded = graded_students(monkeypatch)
     summary = batch.grade_all(class_folder["folder"], csv_path, jobs=2)
     assert graded == [["bob", "mallory"]]  # the others were not graded again
     assert read_csv(csv_path) == rows  # and the CSV is whole again, sorted, as if never interrupted
@@ -215,14 +221,7 @@ def test_changed_files_are_graded_again_and_regrade_grades_all(tmp_path, monkeyp
         (folder / name).mkdir(parents=True)
         (folder / name / "homework4.pkl").write_bytes(b"x")
     csv_path = tmp_path / "grades.csv"
-    graded: list[list[str]] = []
-    original = batch.grade_students
-
-    def spy(students, *args, **kwargs):
-        graded.append([s.id for s in students])
-        return original(students, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "grade_students", spy)
+    graded = graded_students(monkeypatch)
     batch.grade_all(folder, csv_path, grader_factory=scripted_grader, progress=False)
     (folder / "a_ok" / "homework4.pkl").write_bytes(b"a new pickle")
     summary = batch.grade_all(folder, csv_path, grader_factory=scripted_grader, progress=False)
