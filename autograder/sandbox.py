@@ -237,11 +237,12 @@ def bwrap_command(command: Sequence[str], mechanism: str, uid: int, output: Path
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if mechanism == USERNS:
         args += ["--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534"]
-    args += _system_binds() + _python_binds()
+    # /tmp first: what is bound afterwards (a venv or a checkout under /tmp, as on CI) stays visible on top of it.
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
-             "--perms", "1777", "--size", str(16 * 1024 * 1024), "--tmpfs", "/dev/shm",
-             "--ro-bind", str(package_dir()), f"{PACKAGE_MOUNT}/hw4"]
+             "--perms", "1777", "--size", str(16 * 1024 * 1024), "--tmpfs", "/dev/shm"]
+    args += _system_binds() + _python_binds()
+    args += ["--ro-bind", str(package_dir()), f"{PACKAGE_MOUNT}/hw4"]
     for source, target in readable:
         args += ["--ro-bind", str(source), target]
     args += ["--bind", str(output), OUTPUT_MOUNT, "--remount-ro", "/", "--chdir", "/tmp"]
@@ -264,14 +265,37 @@ COPY_OUT = f'"$@"; status=$?; if [ -f {OUTPUT} ]; then cat {OUTPUT} > {OUTPUT_MO
 MOUNT_OPTIONS = {"--ro-bind": 2, "--bind": 2, "--symlink": 2, "--tmpfs": 1, "--proc": 1, "--dev": 1}
 
 
+MODIFIERS = ("--perms", "--size")  # options that apply to the mount that follows them
+
+
 def _with_parent_dirs(args: list[str]) -> list[str]:
-    """Create every mount point's parents first, traversable (bwrap would make them 0700, shutting out the uid)."""
-    targets = [args[i + MOUNT_OPTIONS[a]] for i, a in enumerate(args) if a in MOUNT_OPTIONS]
-    parents = sorted({str(p) for t in targets for p in Path(t).parents} - set(targets) - {"/"},
-                     key=lambda p: (p.count("/"), p))
-    first = next(i for i, a in enumerate(args) if a in MOUNT_OPTIONS)
-    dirs = [x for p in parents for x in ("--perms", "0755", "--dir", p)]
-    return args[:first] + dirs + args[first:]
+    """Create each mount point's missing parents just before its mount, traversable (bwrap would make them
+    0700, shutting out the sandbox's uid); a parent under a tmpfs is made after that tmpfs is mounted."""
+    made: set[str] = {"/"}
+    out: list[str] = []
+    pending: list[str] = []  # modifiers waiting for their mount
+    i = 0
+    while i < len(args):
+        option = args[i]
+        if option in MODIFIERS:
+            pending += args[i:i + 2]
+            i += 2
+            continue
+        width = MOUNT_OPTIONS.get(option)
+        if width:
+            target = args[i + width]
+            for parent in reversed(Path(target).parents):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    out += ["--perms", "0755", "--dir", str(parent)]
+            made.add(target)
+            out += pending + args[i:i + width + 1]
+            pending = []
+            i += width + 1
+            continue
+        out.append(option)
+        i += 1
+    return out + pending
 
 
 def sandbox_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

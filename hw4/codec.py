@@ -67,7 +67,13 @@ class BandCodec(Pretransform):
         band_of_bin = torch.bucketize(torch.arange(N_FFT // 2 + 1), edges[1:], right=True)
         self.register_buffer("band_of_bin", band_of_bin, persistent=False)
         self.register_buffer("window", torch.hann_window(N_FFT, dtype=torch.float64), persistent=False)
+        self.register_buffer("latent_dtype", torch.zeros((), dtype=torch.float32), persistent=False)
         self._excitation: torch.Tensor | None = None
+
+    def parameters(self, recurse: bool = True):
+        """No trainable parameters. ``generate_diffusion_cond`` casts latents to the dtype of the pretransform's
+        first parameter, so this yields one float32 (non-trainable) tensor for it to read."""
+        yield self.latent_dtype
 
     # -- analysis
     def _stft(self, mono: torch.Tensor) -> torch.Tensor:

@@ -22,9 +22,11 @@ def device_for(model_name: str) -> str:
 
 
 def sample_size(model: torch.nn.Module, seconds: float) -> int:
-    """The number of audio samples in ``seconds``, rounded down to whole latent frames."""
-    ratio = model.pretransform.downsampling_ratio
-    return max(1, int(seconds * model.sample_rate) // ratio) * ratio
+    """The number of audio samples in ``seconds``, rounded down to whole latent frames, in whole patches of the
+    transformer (the embedded model reads 4 frames at a time, SAO 1)."""
+    patch = int(getattr(getattr(model.model, "model", None), "patch_size", 1) or 1)
+    step = model.pretransform.downsampling_ratio * patch
+    return max(1, int(seconds * model.sample_rate) // step) * step
 
 
 def play(audio: torch.Tensor, sample_rate: int, title: str | None = None) -> TitledAudio:
