@@ -252,3 +252,17 @@ def test_without_any_mechanism_it_refuses_in_one_sentence(monkeypatch):
     with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap.*--unsandboxed"):
         sandbox.choose()
     assert sandbox.choose(unsandboxed=True) == sandbox.UNSANDBOXED
+
+
+def test_an_installation_under_tmp_stays_visible(tmp_path):
+    """A venv or checkout under /tmp (CI clones there) is bound after the sandbox's own /tmp, not hidden by it."""
+    venv_like = tmp_path / "venv" / "lib"
+    venv_like.mkdir(parents=True)
+    args = sandbox.bwrap_command(["true"], sandbox.USERNS, 0, tmp_path / "out", {}, [(venv_like, str(venv_like))],
+                                 sandbox.Limits())
+    tmpfs = args.index("/tmp", args.index("--tmpfs"))
+    bound = max(i for i, a in enumerate(args) if a == str(venv_like))
+    assert tmpfs < bound
+    parents = [args[i + 1] for i, a in enumerate(args) if a == "--dir"]
+    assert str(venv_like.parent) in parents and parents.index(str(venv_like.parent)) >= 0
+    assert args.index(str(venv_like.parent)) > tmpfs  # its parents are made inside the sandbox's /tmp, 0755
