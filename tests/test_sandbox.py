@@ -152,18 +152,26 @@ def test_no_network_not_even_the_graders_loopback(tmp_path, mechanism):
 
 
 def test_writes_nowhere_but_its_own_tmp(tmp_path, mechanism):
-    targets = [str(tmp_path / "planted.txt"), str(ROOT / "planted.txt"), "/planted.txt", "/opt/hw4/hw4/planted.py",
-               "/probe/planted.txt"]
+    """Read-only mounts refuse writes; paths of the grader's machine, even where the sandbox's private /tmp
+    mirrors them (a checkout under /tmp), never receive the file."""
+    blocked = ["/planted.txt", "/opt/hw4/hw4/planted.py", "/probe/planted.txt", f"{sys.prefix}/planted.txt"]
+    real = [tmp_path / "planted.txt", ROOT / "planted.txt"]
     outcome, out = probe(tmp_path, f"""
-        for path in {targets!r} + ["/tmp/ok.txt"]:
+        for path in {blocked!r}:
             try:
                 open(path, "w").write("x"); print("WROTE", path)
             except OSError:
                 print("blocked")
+        for path in {[str(p) for p in real]!r} + ["/tmp/ok.txt"]:
+            try:
+                open(path, "w").write("x")
+            except OSError:
+                pass
+        print("private tmp", open("/tmp/ok.txt").read())
         """, mechanism)
     assert outcome.returncode == 0, out
-    assert out.count("WROTE") == 1 and "WROTE /tmp/ok.txt" in out
-    assert not (tmp_path / "planted.txt").exists() and not (ROOT / "planted.txt").exists()
+    assert "WROTE" not in out and out.count("blocked") == len(blocked) and "private tmp x" in out
+    assert not any(p.exists() for p in real)
 
 
 def test_shared_memory_cannot_escape_the_memory_limit(tmp_path, mechanism):
