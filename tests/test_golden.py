@@ -130,3 +130,17 @@ def test_the_golden_set_covers_every_kind_of_feedback():
     assert "NotImplementedError" in texts["stub"] or "not implemented" in texts["stub"].lower()
     assert "NaN" in texts["broken"] and "complex" in texts["broken"]
     assert all('"status": 2' in texts[n] for n in ("other_model", "not_answers", "text_file"))
+
+
+def test_grading_a_correct_submission_never_imports_torch(pickles, isolated_cache):
+    """With the references cached, ``hw4 grade`` of full marks only reads arrays: no torch, no model (fast)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HW4_CACHE_DIR": str(isolated_cache)}
+    assert main(["grade", str(pickles["solution"])]) == 0  # the references are cached from here on
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "hw4", "grade", str(pickles["solution"])],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0 and "total: 100 / 100" in done.stdout, done.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
+    assert "numpy" in imported and not imported & {"torch", "k_diffusion", "stable_audio_tools"}
