@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -68,8 +73,16 @@ def saved(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(tmp_path):
-    out = text_output(execute(saved(source_notebook(), tmp_path), tmp_path))
+@pytest.fixture(scope="module")
+def solution_run(tmp_path_factory) -> tuple[nbformat.NotebookNode, Path]:
+    """The solution notebook executed top to bottom once, and the folder it ran in."""
+    folder = tmp_path_factory.mktemp("solution-notebook")
+    return execute(saved(source_notebook(), folder), folder), folder
+
+
+def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(solution_run):
+    nb, tmp_path = solution_run
+    out = text_output(nb)
     assert out.count("PASS") == 6, out
     assert "FAIL" not in out and "TODO" not in out
     pickle, script = tmp_path / "homework4.pkl", tmp_path / "homework4_stub.py"
@@ -102,6 +115,51 @@ def test_mistakes_and_variants_filled_in_get_the_graders_verdict(tmp_path):
                   "Q5 simple_sample_style_transfer"):
         assert f"PASS  {title}" in out and "already counted in Q1 to_d" in out, out
     assert out.count("PASS") == 4 and out.count("FAIL") == 2
+
+
+PLAYER = re.compile(r'(?:<div><b>(.*?)</b></div>)?\s*<audio[^>]*>\s*<source src="data:audio/wav;base64,([^"]+)"')
+
+
+def players(nb: nbformat.NotebookNode) -> dict[str, np.ndarray]:
+    """Every audio player in the executed notebook: title (or ``cell N``) -> samples (frames x channels)."""
+    found = {}
+    for number, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            for title, data in PLAYER.findall(output.get("data", {}).get("text/html", "")):
+                with wave.open(io.BytesIO(base64.b64decode(data))) as w:
+                    samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+                    found[html.unescape(title) or f"cell {number}"] = samples.reshape(-1, w.getnchannels())
+    return found
+
+
+def band_energies(samples: np.ndarray, frame: int = 2048, bands: int = 64) -> np.ndarray:
+    """Log energies of ``bands`` log-spaced frequency bands per ``frame`` samples (frames x bands), as one hears them."""
+    mono = samples.astype(np.float64).mean(1)
+    frames = mono[: len(mono) // frame * frame].reshape(-1, frame) * np.hanning(frame)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    edges = np.unique(np.geomspace(1, power.shape[1], bands + 1).astype(int))
+    return np.log(np.stack([power[:, lo:hi].mean(1) for lo, hi in zip(edges[:-1], edges[1:])], 1) + 1e-3)
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per frame, how far two band-energy pictures are apart, ignoring the players' loudness normalisation."""
+    diff = a - b
+    return np.abs(diff - np.median(diff)).mean(1)
+
+
+def test_every_player_sounds_different_and_inpainting_fills_only_the_gap(solution_run):
+    heard = {title: band_energies(samples) for title, samples in players(solution_run[0]).items()}
+    expected = {"reference: drums", "reference: chord", "inpainted", "paint_end=10", "paint_end=40",
+                "strength 0.3", "strength 0.9"}
+    assert expected <= set(heard) and len(heard) == len(expected) + 1, sorted(heard)  # + the Q1 generation
+    for title, samples in players(solution_run[0]).items():
+        assert np.sqrt((samples.astype(np.float64) ** 2).mean()) > 300, f"{title} is (nearly) silent"
+    for a in heard:
+        for b in heard:
+            assert a == b or distance(heard[a], heard[b]).mean() > 1.0, f"{a} sounds like {b}"
+    # the notebook regenerates 1.5 s to 3.0 s of the drums: latent frames 32 to 64, one audio frame each
+    gap = distance(heard["inpainted"], heard["reference: drums"])
+    assert np.median(np.r_[gap[:32], gap[64:]]) < 0.5 and np.median(gap[32:64]) > 3.0, gap.round(1)
 
 
 def test_every_demo_plays_the_reference_next_to_the_result():
