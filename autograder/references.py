@@ -18,14 +18,14 @@ from pathlib import Path
 from hw4 import cases as C
 from hw4.model import EMBEDDED, model_id
 from hw4.safe_pickle import dump_answers, load_answers
+from solutions import SOLUTIONS_FILE
 
 LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 # The sources are hashed, not imported: importing them would pull in torch and slow every grade down.
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS_FILE = ROOT / "solutions" / "homework4.py"
 KEY_SOURCES = (
     "hw4/answers.py", "hw4/cases.py", "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # inputs and case runs
-    "autograder/mistakes.py",  # the catalogue, whose answers are cached under the same key
+    "autograder/mistakes.py", "solutions/variants.py",  # the catalogue, whose answers are cached under the same key
 )
 
 
@@ -99,8 +99,7 @@ def store(kind: str, key: str, answers: dict) -> None:
 def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False) -> dict:
     """Run the solutions over the cases (uncached)."""
     from hw4.answers import generate
-
-    from .mistakes import fresh_solutions
+    from solutions import fresh_solutions
 
     return generate(fresh_solutions(), model, cases, progress=progress)
 
