@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from hw4 import cases as C
-from hw4.errors import UserError
+from hw4.atomic import atomic_open
+from hw4.errors import MissingFile, UserError
+from hw4.files import ANSWERS
 from hw4.text import printable
 
 from .submission_files import find_submission
 
-ANSWERS_NAME = "homework4.pkl"
+ANSWERS_NAME = ANSWERS
 HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a changed submission is graded again
 INTEGRITY_COLUMN = "integrity"  # with --integrity: does the student's code reproduce their pickle (in the sandbox)
 COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", INTEGRITY_COLUMN, HASH_COLUMN)
@@ -113,7 +115,7 @@ def find_students(directory: str | os.PathLike[str]) -> list[Student]:
     """Every student entry of the class folder, sorted by id (files other than ``*.pkl`` are not students)."""
     root = Path(directory)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder of submissions.")
+        raise MissingFile(f"{root} is not a folder of submissions.")
     students: dict[str, Student] = {}
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if _hidden(Path(entry.name)):
@@ -314,18 +316,10 @@ def read_rows(csv_path: Path) -> tuple[dict[str, dict[str, str]], int]:
 
 def write_rows(csv_path: Path, rows: Iterable[dict[str, str]]) -> None:
     """Write the header and ``rows`` sorted by student, atomically (temporary file, then ``os.replace``)."""
-    temporary = csv_path.with_name(f".{csv_path.name}.tmp{os.getpid()}")
-    try:
-        with temporary.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(sorted(rows, key=lambda r: r["student"]))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, csv_path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with atomic_open(csv_path, "w", fsync=True, newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(sorted(rows, key=lambda r: r["student"]))
 
 
 def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str], model_name: str = "embedded",

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hw4.safe_pickle import DEFAULT_NAME
-
-STUB_NAME = "homework4_stub.py"
+from hw4.files import ANSWERS, SCRIPT
 
 
 def visible_files(folder: Path) -> list[Path]:
@@ -45,4 +43,4 @@ def _pick(files: list[Path], name: str, suffixes: tuple[str, ...]) -> Path | Non
 def find_submission(submission_dir: Path) -> tuple[Path | None, Path | None]:
     """``(answers_pickle, code)`` found under ``submission_dir``; either may be None."""
     files = visible_files(submission_dir)
-    return _pick(files, DEFAULT_NAME, (".pkl",)), _pick(files, STUB_NAME, (".py", ".ipynb"))
+    return _pick(files, ANSWERS, (".pkl",)), _pick(files, SCRIPT, (".py", ".ipynb"))

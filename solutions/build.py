@@ -22,12 +22,13 @@ from pathlib import Path
 import nbformat
 
 from hw4.colab import setup_cell_source, with_badge
+from hw4.files import NOTEBOOK
 
 from . import LAB_SOLUTIONS_FILE, SOLUTIONS_FILE, fresh_module
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "notebooks" / "template" / "homework4.ipynb"
-STUB = ROOT / "notebooks" / "homework4_stub.ipynb"
+STUB = ROOT / "notebooks" / NOTEBOOK
 RUNNER = ROOT / "runner.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "build" / "homework4_solution.ipynb"
 SOLUTIONS_SOURCE = SOLUTIONS_FILE

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from hw4.cli import main
+from autograder.cli import main
 from hw4.colab import NODEPS_FALLBACK, nodeps_requirements
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,8 @@ def test_cli_reports_unusable_input_in_one_sentence(tmp_path, capsys):
 
 
 def test_cli_help_lists_every_command():
-    out = subprocess.run([sys.executable, "-m", "hw4", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "autograder", "--help"], capture_output=True, text=True,
+                         check=True).stdout
     for command in ("answers", "grade", "grade-all", "references", "gradescope", "release", "build-notebooks", "demo"):
         assert command in out
 
