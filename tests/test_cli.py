@@ -6,10 +6,10 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from autograder import cli as staff
 from autograder.batch import BatchError
