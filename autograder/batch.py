@@ -35,7 +35,8 @@ from hw4.errors import MissingFile, UserError
 from hw4.files import ANSWERS
 from hw4.text import printable
 
-from .submission_files import find_submission
+from .submission_files import find_submission, why_no_answers
+from .submission_files import hidden as _hidden
 
 ANSWERS_NAME = ANSWERS
 HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a changed submission is graded again
@@ -81,36 +82,6 @@ class Student:
 # ------------------------------------------------------------------------------------------ discovery
 
 
-def _find_pickle(folder: Path) -> tuple[Path | None, str]:
-    """``homework4.pkl`` in ``folder`` or, failing that, the shallowest one below it; else its only ``.pkl``.
-
-    Returns the file, or None and a sentence that says what was found instead.
-    """
-    direct = folder / ANSWERS_NAME
-    if direct.is_file():
-        return direct, ""
-
-    def shallowest(paths: Iterable[Path]) -> list[Path]:
-        return sorted((p for p in paths if p.is_file() and not _hidden(p.relative_to(folder))),
-                      key=lambda p: (len(p.relative_to(folder).parts), str(p)))
-
-    nested = shallowest(folder.rglob(ANSWERS_NAME))
-    if nested:
-        return nested[0], ""
-    others = shallowest(folder.rglob("*.pkl"))
-    if len(others) == 1:
-        return others[0], ""
-    if others:
-        names = ", ".join(str(p.relative_to(folder)) for p in others[:5]) + (", ..." if len(others) > 5 else "")
-        return None, (f"no {ANSWERS_NAME} found, and {len(others)} other .pkl files ({names}): "
-                      f"rename the one to grade to {ANSWERS_NAME}")
-    return None, f"no {ANSWERS_NAME} found"
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
-
-
 def find_students(directory: str | os.PathLike[str]) -> list[Student]:
     """Every student entry of the class folder, sorted by id (files other than ``*.pkl`` are not students)."""
     root = Path(directory)
@@ -121,7 +92,8 @@ def find_students(directory: str | os.PathLike[str]) -> list[Student]:
         if _hidden(Path(entry.name)):
             continue
         if entry.is_dir():
-            student = Student(printable(entry.name), *_find_pickle(entry), code=find_submission(entry)[1])
+            answers, code = find_submission(entry)
+            student = Student(printable(entry.name), answers, why_no_answers(entry) if answers is None else "", code)
         elif entry.is_file() and entry.suffix == ".pkl":
             student = Student(printable(entry.stem), entry)
         else:
