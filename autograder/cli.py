@@ -28,7 +28,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         report.notes.append(message)
     print(grade.format_table(report))
     if args.json:
-        atomic_write(args.json, json.dumps(grade.gradescope_results(report, message), indent=2))
+        try:
+            atomic_write(args.json, json.dumps(grade.gradescope_results(report, message), indent=2))
+        except OSError as err:
+            raise UserError(f"Cannot write {args.json} ({err.strerror or type(err).__name__}).") from None
     return 0
 
 

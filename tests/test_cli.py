@@ -134,3 +134,11 @@ def test_a_real_process_prints_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(tmp_path / "nowhere")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_results_json_that_cannot_be_written_is_one_sentence(solution_pickle, tmp_path, capsys):
+    assert staff.main(["grade", str(solution_pickle), "--no-diagnose",
+                       "--json", str(tmp_path / "no" / "such" / "results.json")]) == 2
+    assert "Cannot write" in one_sentence(capsys, "grade")
+    assert staff.main(["grade", str(solution_pickle), "--no-diagnose", "--json", str(tmp_path / "results.json")]) == 0
+    assert '"score": 100' in (tmp_path / "results.json").read_text()
