@@ -85,7 +85,11 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
 
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path)], check=True, capture_output=True)
-    names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
+    wheel = zipfile.ZipFile(next(tmp_path.glob("*.whl")))
+    names = set(wheel.namelist())
     for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
                    "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "autograder/points.json"):
         assert needed in names
+    # The installed `hw4` command finds the staff commands through this entry point.
+    entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    assert "[hw4.commands]\nstaff = autograder.cli:register" in entry_points
