@@ -20,7 +20,8 @@ from .model import EMBEDDED, MODEL_CHOICES
 COMMANDS_GROUP = "hw4.commands"
 """Entry-point group: each entry is a ``register(add)`` function that adds its commands with ``add``."""
 STAFF_ONLY = ("is not a command here (this installation has: {commands}); the course staff's commands need the "
-              "full repository (the autograder and solutions packages), not the student bundle.")
+              "full repository (the autograder and solutions packages), not the student bundle, installed by "
+              "`bash scripts/setup.sh` (or run them as `python -m autograder`).")
 
 Command = Callable[[argparse.Namespace], int]
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -87,6 +88,7 @@ def parser(registers: Iterable[Register] = ()) -> argparse.ArgumentParser:
 
     for register_commands in (register, *registers):
         register_commands(add)
+    top.set_defaults(commands=tuple(sub.choices))
     return top
 
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None, registers: Iterable[Register] | None = N
     argv = sys.argv[1:] if argv is None else list(argv)
     registers = installed_commands() if registers is None else list(registers)
     top = parser(registers)
-    commands = next(a.choices for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    commands = top.get_default("commands")
     word = next((a for a in argv if not a.startswith("-")), None)
     if not registers and word is not None and word not in commands:
         print(f"hw4 {word}: {word!r} {STAFF_ONLY.format(commands=', '.join(commands))}", file=sys.stderr)
