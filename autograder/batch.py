@@ -30,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from hw4 import cases as C
-from hw4.errors import UserError
+from hw4.atomic import atomic_open
+from hw4.errors import MissingFile, UserError
+from hw4.files import ANSWERS
 from hw4.text import printable
 
-from .submission_files import find_submission
+from .submission_files import find_submission, why_no_answers
+from .submission_files import hidden as _hidden
 
-ANSWERS_NAME = "homework4.pkl"
+ANSWERS_NAME = ANSWERS
 HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a changed submission is graded again
 INTEGRITY_COLUMN = "integrity"  # with --integrity: does the student's code reproduce their pickle (in the sandbox)
 COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", INTEGRITY_COLUMN, HASH_COLUMN)
@@ -79,47 +82,18 @@ class Student:
 # ------------------------------------------------------------------------------------------ discovery
 
 
-def _find_pickle(folder: Path) -> tuple[Path | None, str]:
-    """``homework4.pkl`` in ``folder`` or, failing that, the shallowest one below it; else its only ``.pkl``.
-
-    Returns the file, or None and a sentence that says what was found instead.
-    """
-    direct = folder / ANSWERS_NAME
-    if direct.is_file():
-        return direct, ""
-
-    def shallowest(paths: Iterable[Path]) -> list[Path]:
-        return sorted((p for p in paths if p.is_file() and not _hidden(p.relative_to(folder))),
-                      key=lambda p: (len(p.relative_to(folder).parts), str(p)))
-
-    nested = shallowest(folder.rglob(ANSWERS_NAME))
-    if nested:
-        return nested[0], ""
-    others = shallowest(folder.rglob("*.pkl"))
-    if len(others) == 1:
-        return others[0], ""
-    if others:
-        names = ", ".join(str(p.relative_to(folder)) for p in others[:5]) + (", ..." if len(others) > 5 else "")
-        return None, (f"no {ANSWERS_NAME} found, and {len(others)} other .pkl files ({names}): "
-                      f"rename the one to grade to {ANSWERS_NAME}")
-    return None, f"no {ANSWERS_NAME} found"
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
-
-
 def find_students(directory: str | os.PathLike[str]) -> list[Student]:
     """Every student entry of the class folder, sorted by id (files other than ``*.pkl`` are not students)."""
     root = Path(directory)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder of submissions.")
+        raise MissingFile(f"{root} is not a folder of submissions.")
     students: dict[str, Student] = {}
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if _hidden(Path(entry.name)):
             continue
         if entry.is_dir():
-            student = Student(printable(entry.name), *_find_pickle(entry), code=find_submission(entry)[1])
+            answers, code = find_submission(entry)
+            student = Student(printable(entry.name), answers, why_no_answers(entry) if answers is None else "", code)
         elif entry.is_file() and entry.suffix == ".pkl":
             student = Student(printable(entry.stem), entry)
         else:
@@ -314,18 +288,10 @@ def read_rows(csv_path: Path) -> tuple[dict[str, dict[str, str]], int]:
 
 def write_rows(csv_path: Path, rows: Iterable[dict[str, str]]) -> None:
     """Write the header and ``rows`` sorted by student, atomically (temporary file, then ``os.replace``)."""
-    temporary = csv_path.with_name(f".{csv_path.name}.tmp{os.getpid()}")
-    try:
-        with temporary.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(sorted(rows, key=lambda r: r["student"]))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, csv_path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with atomic_open(csv_path, "w", fsync=True, newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(sorted(rows, key=lambda r: r["student"]))
 
 
 def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str], model_name: str = "embedded",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 
+from hw4.files import ANSWERS, NOTEBOOK
 from hw4.runner import write_answers
 from solutions.build import source_notebook
 
@@ -29,12 +30,12 @@ def convert_to_script(notebook: Path) -> Path:
 def run(workdir: Path, model_name: str = "embedded") -> int:
     """Play student then TA in ``workdir``; print the report; exit status 0 when it was produced."""
     workdir.mkdir(parents=True, exist_ok=True)
-    notebook = workdir / "homework4_stub.ipynb"
+    notebook = workdir / NOTEBOOK
     nbformat.write(source_notebook(), notebook)
     print(f"1/3 student: solved notebook written to {notebook}; converting it with nbconvert")
     script = convert_to_script(notebook)
     print(f"2/3 student: running the runner on {script}")
-    pickle_path = workdir / "homework4.pkl"
+    pickle_path = workdir / ANSWERS
     write_answers(script, pickle_path, model=model_name)
     print(f"3/3 TA: grading {pickle_path}")
     print(format_table(grade_file(pickle_path, model_name)))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hw4 import cases as C
 from hw4.compare import Verdict, compare
-from hw4.errors import UserError
+from hw4.errors import SettingError, UserError
 from hw4.text import printable
 
 POINTS_FILE = Path(__file__).with_name("points.json")
@@ -71,7 +71,7 @@ def load_points(path: Path = POINTS_FILE) -> dict[str, float]:
     points = json.loads(Path(path).read_text())
     unknown = set(points) - set(C.QUESTIONS)
     if unknown:
-        raise ValueError(f"{path} names unknown questions: {', '.join(sorted(unknown))}")
+        raise SettingError(f"{path} names unknown questions: {', '.join(sorted(unknown))}")
     return {q: float(points.get(q, 0)) for q in C.QUESTIONS}
 
 

@@ -25,11 +25,13 @@ import time
 import traceback
 from pathlib import Path
 
+from hw4.atomic import atomic_write
+from hw4.files import ANSWERS, SCRIPT
 from hw4.model import EMBEDDED, MODEL_CHOICES
-from hw4.safe_pickle import DEFAULT_NAME, AnswerFileError
+from hw4.safe_pickle import AnswerFileError
 
 from .grade import CannotGrade, Report, gradescope_results
-from .submission_files import STUB_NAME, find_submission, visible_files
+from .submission_files import find_submission, visible_files
 
 ROOT = Path(os.environ.get("HW4_AUTOGRADER_ROOT") or "/autograder")
 CONFIG_NAME = "gradescope.json"
@@ -40,8 +42,8 @@ TIME_BUDGET_S = float(os.environ.get("HW4_TIME_BUDGET_S") or 480)
 """Seconds the whole job may take (grading and the integrity re-run): well inside Gradescope's 10 minutes."""
 MIN_RERUN_S = 30.0
 
-MISSING = (f"No {DEFAULT_NAME} was submitted: upload the {DEFAULT_NAME} that runner.ipynb (or `hw4 answers`) "
-           f"writes, together with {STUB_NAME}.")
+MISSING = (f"No {ANSWERS} was submitted: upload the {ANSWERS} that runner.ipynb (or `hw4 answers`) "
+           f"writes, together with {SCRIPT}.")
 UNEXPECTED = ("The autograder hit an unexpected problem ({kind}) and could not grade this submission; "
               "please tell your course staff.")
 
@@ -60,7 +62,7 @@ def integrity_test(code: Path | None, pickle_path: Path, model_name: str, second
 
     ok = False
     if code is None:
-        message = f"No {STUB_NAME} was submitted, so the integrity check did not run."
+        message = f"No {SCRIPT} was submitted, so the integrity check did not run."
     elif seconds < MIN_RERUN_S:
         message = (f"The integrity check could not finish: only {seconds:.0f} s of the autograder's time "
                    f"were left for the re-run.")
@@ -89,10 +91,7 @@ def _write(root: Path, results: dict) -> Path:
     results["stdout_visibility"] = "hidden"
     out = root / "results" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".results.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    os.replace(tmp, out)
-    return out
+    return atomic_write(out, json.dumps(results, indent=2, default=str))
 
 
 def _results(root: Path, model_name: str, started: float) -> dict:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from hw4.atomic import atomic_open
+from hw4.errors import MissingFile
 from hw4.model import EMBEDDED, MODEL_CHOICES
 
 from .gradescope_run import CONFIG_NAME, _log, prepare
@@ -71,12 +73,12 @@ def source_files(repo: Path = REPO) -> Iterator[tuple[str, Path]]:
     for name in TOP_FILES:
         path = repo / name
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing; the autograder zip needs it.")
+            raise MissingFile(f"{path} is missing; the autograder zip needs it.")
         yield name, path
     for package in PACKAGES:
         folder = repo / package
         if not (folder / "__init__.py").is_file():
-            raise FileNotFoundError(f"{folder} is not a package; the autograder zip needs it.")
+            raise MissingFile(f"{folder} is not a package; the autograder zip needs it.")
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(repo)
             if path.is_file() and not _excluded(relative):
@@ -91,7 +93,7 @@ def _cache_files(model_name: str) -> tuple[str, list[tuple[str, Path]]]:
     folder = cache_dir() / key
     files = [(f"{CACHE_FOLDER}/{key}/{p.name}", p) for p in sorted([*folder.glob("*.pkl"), *folder.glob("*.pkl.sha256")])]
     if not any(name.endswith("/references.pkl") for name, _ in files):
-        raise FileNotFoundError(f"No references.pkl in {folder} after building the references.")
+        raise MissingFile(f"No references.pkl in {folder} after building the references.")
     return key, files
 
 
@@ -129,9 +131,8 @@ def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = 
         (CONFIG_NAME, json.dumps(config, indent=2) + "\n", False),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
     names: set[str] = set()
-    with zipfile.ZipFile(tmp, "w") as archive:
+    with atomic_open(output, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
         for name, text, executable in generated:
             names.add(name)
             _write(archive, name, text.encode(), executable)
@@ -140,5 +141,4 @@ def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = 
             if name not in names:
                 names.add(name)
                 _write(archive, name, path.read_bytes())
-    tmp.replace(output)
     return output

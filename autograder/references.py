@@ -16,16 +16,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from hw4 import cases as C
+from hw4.atomic import atomic_write
 from hw4.model import EMBEDDED, model_id
 from hw4.safe_pickle import dump_answers, load_answers
+from solutions import SOLUTIONS_FILE
 
 LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 # The sources are hashed, not imported: importing them would pull in torch and slow every grade down.
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS_FILE = ROOT / "solutions" / "homework4.py"
 KEY_SOURCES = (
     "hw4/answers.py", "hw4/cases.py", "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # inputs and case runs
-    "autograder/mistakes.py",  # the catalogue, whose answers are cached under the same key
+    "autograder/mistakes.py", "solutions/variants.py",  # the catalogue, whose answers are cached under the same key
 )
 
 
@@ -87,20 +88,14 @@ def store(kind: str, key: str, answers: dict) -> None:
     """Write an answers dict and its checksum to the cache, each atomically."""
     path = cache_path(kind, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    dump_answers(answers, tmp)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    tmp.replace(path)
-    digest_tmp = tmp.with_suffix(".sha256tmp")
-    digest_tmp.write_text(digest + "\n")
-    digest_tmp.replace(_digest_path(path))
+    dump_answers(answers, path)
+    atomic_write(_digest_path(path), hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
 def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False) -> dict:
     """Run the solutions over the cases (uncached)."""
     from hw4.answers import generate
-
-    from .mistakes import fresh_solutions
+    from solutions import fresh_solutions
 
     return generate(fresh_solutions(), model, cases, progress=progress)
 

@@ -19,8 +19,8 @@ import re
 import shutil
 from pathlib import Path
 
-from hw4.cli import UserError
 from hw4.colab import badge_markdown, with_badge
+from hw4.errors import UserError
 
 try:
     import tomllib
@@ -147,6 +147,7 @@ def bundle_pyproject(pyproject: dict) -> dict:
     """The bundle's pyproject: the repository's, packaging ``hw4`` only, without the staff-only extras."""
     project = dict(pyproject["project"])
     project["description"] = DESCRIPTION
+    project.pop("entry-points", None)  # the staff commands' registration: the bundle has no autograder
     extras = {}
     for name, requirements in project.get("optional-dependencies", {}).items():
         kept = [r for r in requirements if _requirement_name(r) not in STAFF_REQUIREMENTS]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hw4.safe_pickle import DEFAULT_NAME
+from hw4.files import ANSWERS, SCRIPT
 
-STUB_NAME = "homework4_stub.py"
+
+def hidden(relative: Path) -> bool:
+    """Whether a path (relative to a submission folder) is hidden or macOS zip debris (``__MACOSX``, ``._x``)."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
 
 
 def visible_files(folder: Path) -> list[Path]:
@@ -19,8 +22,7 @@ def visible_files(folder: Path) -> list[Path]:
         return []
     found = []
     for path in folder.rglob("*"):
-        parts = path.relative_to(folder).parts
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts) or not path.is_file():
+        if hidden(path.relative_to(folder)) or not path.is_file():
             continue
         found.append(path)
     return sorted(found, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
@@ -42,7 +44,16 @@ def _pick(files: list[Path], name: str, suffixes: tuple[str, ...]) -> Path | Non
     return None
 
 
+def why_no_answers(submission_dir: Path) -> str:
+    """Why ``find_submission`` found no answers file in ``submission_dir``, in words (a grades file's message)."""
+    others = [p for p in visible_files(submission_dir) if p.suffix.lower() == ".pkl"]
+    if len(others) < 2:
+        return f"no {ANSWERS} found"
+    names = ", ".join(p.relative_to(submission_dir).as_posix() for p in others[:5]) + (", ..." if len(others) > 5 else "")
+    return f"no {ANSWERS} found, and {len(others)} other .pkl files ({names}): rename the one to grade to {ANSWERS}"
+
+
 def find_submission(submission_dir: Path) -> tuple[Path | None, Path | None]:
     """``(answers_pickle, code)`` found under ``submission_dir``; either may be None."""
     files = visible_files(submission_dir)
-    return _pick(files, DEFAULT_NAME, (".pkl",)), _pick(files, STUB_NAME, (".py", ".ipynb"))
+    return _pick(files, ANSWERS, (".pkl",)), _pick(files, SCRIPT, (".py", ".ipynb"))

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from . import cases as C
 from .answers import generate
+from .files import ANSWERS, NOTEBOOK, SCRIPT
 from .model import EMBEDDED, load_model
 from .safe_pickle import dump_answers
 from .submission import SubmissionError, import_submission, summary
 
 SEARCH_DIRS = (".", "notebooks")
-NOTEBOOK = "homework4_stub.ipynb"
 
 
 def find_submission(submission: str | Path) -> Path:
@@ -33,7 +33,7 @@ def find_submission(submission: str | Path) -> Path:
         if candidate.is_file():
             return candidate.resolve()
     raise SubmissionError(f"Could not find {submission} in {Path.cwd()} or its notebooks/ folder: pass the path of "
-                          f"your {NOTEBOOK} (or of the homework4_stub.py made from it).")
+                          f"your {NOTEBOOK} (or of the {SCRIPT} made from it).")
 
 
 def convert_notebook(notebook: Path) -> Path:
@@ -76,8 +76,8 @@ def results_summary(answers: dict) -> str:
 
 
 def write_answers(
-    submission: str | Path = "homework4_stub.py",
-    output: str | Path | None = "homework4.pkl",
+    submission: str | Path = SCRIPT,
+    output: str | Path | None = ANSWERS,
     model: str = EMBEDDED,
     time_limit_s: float | None = None,
     progress: bool = True,
@@ -95,7 +95,7 @@ def write_answers(
         path = convert_notebook(path)
         if not quiet:
             print(f"Converted the notebook to {path}.")
-    output = Path(output) if output is not None else path.with_name("homework4.pkl")
+    output = Path(output) if output is not None else path.with_name(ANSWERS)
     loaded, config = load_model(model)
     report = import_submission(path, extra_globals=provided_globals(loaded, config, model))
     if not quiet:

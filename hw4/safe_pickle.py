@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import UserError
+from .files import ANSWERS
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -62,7 +64,7 @@ PAYLOAD_FACTOR = 4
 """Strings and array bytes summed over every visit may reach ``PAYLOAD_FACTOR * max_bytes``."""
 MAX_NDIM = 64
 
-DEFAULT_NAME = "homework4.pkl"
+DEFAULT_NAME = ANSWERS
 RUNNER = "runner.ipynb"
 PROTOCOL = 4
 
@@ -772,11 +774,4 @@ def dump_answers(obj: object, path: str | os.PathLike[str]) -> None:
             "too_large",
         )
     load_answers(data)  # exactly what the grader will do with the file
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    atomic_write(path, data)

@@ -23,10 +23,13 @@ if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null; then
   fi
 fi
 
-# The stamp records what was installed; when pyproject or the pins change we reinstall.
+# The stamp records what was installed; when pyproject or the pins change we reinstall (which also registers
+# the staff commands' entry point, `hw4.commands` in pyproject.toml, that the `hw4` command looks up).
 stamp="$VENV/.hw4-installed"
 want=$(cat pyproject.toml requirements-nodeps.txt scripts/setup.sh | sha256sum | cut -c1-16)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import hw4, k_diffusion, stable_audio_tools" 2>/dev/null; then
+registered() { [ ! -d autograder ] || "$VENV/bin/python" -c "import sys, hw4.cli; sys.exit(not hw4.cli.installed_commands())"; }
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import hw4, k_diffusion, stable_audio_tools" 2>/dev/null \
+    && registered 2>/dev/null; then
   echo "setup: $VENV is up to date"
   exit 0
 fi

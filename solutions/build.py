@@ -17,25 +17,27 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import types
 from pathlib import Path
 
 import nbformat
 
 from hw4.colab import setup_cell_source, with_badge
+from hw4.files import NOTEBOOK
+
+from . import LAB_SOLUTIONS_FILE, SOLUTIONS_FILE, fresh_module
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "notebooks" / "template" / "homework4.ipynb"
-STUB = ROOT / "notebooks" / "homework4_stub.ipynb"
+STUB = ROOT / "notebooks" / NOTEBOOK
 RUNNER = ROOT / "runner.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "build" / "homework4_solution.ipynb"
-SOLUTIONS_SOURCE = ROOT / "solutions" / "homework4.py"
+SOLUTIONS_SOURCE = SOLUTIONS_FILE
 SELFCHECK_DATA = ROOT / "hw4" / "data" / "selfcheck.pkl"
 # The lecture lab, built the same way from its own template and solutions.
 LAB_TEMPLATE = ROOT / "notebooks" / "template" / "lab.ipynb"
 LAB_STUB = ROOT / "notebooks" / "lab_stub.ipynb"
 LAB_SOLUTION_NOTEBOOK = ROOT / "build" / "lab_solution.ipynb"
-LAB_SOLUTIONS_SOURCE = ROOT / "solutions" / "lab.py"
+LAB_SOLUTIONS_SOURCE = LAB_SOLUTIONS_FILE
 LAB_SELFCHECK_DATA = ROOT / "hw4" / "data" / "lab_selfcheck.pkl"
 PLACEHOLDER = "# solution: "
 SETUP_CELL_PREFIX = "from hw4.colab import setup"
@@ -148,11 +150,13 @@ def selfcheck_answers() -> dict:
     A combination is stored for a question only where its answers differ from those of its entries that belong
     to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing.
     """
-    from autograder.mistakes import fresh_solutions, implementation
     from hw4.answers import generate
     from hw4.cases import QUESTIONS, SELF_CHECK
     from hw4.catalogue import BY_NAME, combo_key, combos_for
     from hw4.model import load_model
+
+    from . import fresh_solutions
+    from .variants import implementation
 
     model, _ = load_model("embedded")
     data = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
@@ -176,10 +180,8 @@ def lab_selfcheck_answers() -> dict:
     from hw4.cases import LAB_CHECK
     from hw4.model import load_model
 
-    module = types.ModuleType("lab_solutions")
-    exec(compile(LAB_SOLUTIONS_SOURCE.read_text(), str(LAB_SOLUTIONS_SOURCE), "exec"), module.__dict__)
     model, _ = load_model("embedded")
-    return generate(module, model, LAB_CHECK, progress=False)
+    return generate(fresh_module(LAB_SOLUTIONS_SOURCE, "lab_solutions"), model, LAB_CHECK, progress=False)
 
 
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:

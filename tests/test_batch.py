@@ -164,7 +164,7 @@ def test_two_pickles_and_no_homework4_pkl_are_named(tmp_path):
 
 @pytest.mark.parametrize("content", [b"name,grade\nalice,A\n", b"\xff\xfe\x00garbage\x00\n"], ids=["foreign", "binary"])
 def test_foreign_or_unreadable_csv_is_one_sentence_from_the_cli(class_folder, tmp_path, capsys, content):
-    from hw4.cli import main
+    from autograder.cli import main
 
     csv_path = tmp_path / "other.csv"
     csv_path.write_bytes(content)
@@ -175,7 +175,7 @@ def test_foreign_or_unreadable_csv_is_one_sentence_from_the_cli(class_folder, tm
 
 
 def test_grade_all_with_sao_and_no_network_writes_no_csv(tmp_path, monkeypatch, capsys):
-    from hw4.cli import main
+    from autograder.cli import main
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
@@ -272,7 +272,7 @@ def test_workers_that_cannot_start_stop_the_run_with_one_sentence(tmp_path):
 def test_integrity_flags_a_borrowed_pickle(solution_pickle, tmp_path):
     """``--integrity`` re-runs each student's code in the sandbox: a friend's pickle next to unfinished code is
     flagged, while the grade itself still comes from the pickle."""
-    from hw4.cli import main
+    from autograder.cli import main
 
     folder = tmp_path / "submissions"
     for student in ("alice", "bob"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hw4.cli import main
+from autograder.cli import main  # the staff commands (grade) and the student ones (answers)
 
 GOLDEN = Path(__file__).with_name("golden")
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ class _SharedBuffer:
 
 
 # The child's own high-water mark (VmHWM; ru_maxrss would include the RSS of the test process it was forked from).
-MEASURED = ("import re, sys\nfrom hw4.cli import main\ncode = main(sys.argv[1:])\n"
+MEASURED = ("import re, sys\nfrom autograder.cli import main\ncode = main(sys.argv[1:])\n"
             "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
             "print('peak-kb', hwm, file=sys.stderr)\nsys.exit(code)")
 

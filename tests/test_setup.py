@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from hw4.cli import main
+from autograder.cli import main
 from hw4.colab import NODEPS_FALLBACK, nodeps_requirements
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,8 @@ def test_cli_reports_unusable_input_in_one_sentence(tmp_path, capsys):
 
 
 def test_cli_help_lists_every_command():
-    out = subprocess.run([sys.executable, "-m", "hw4", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "autograder", "--help"], capture_output=True, text=True,
+                         check=True).stdout
     for command in ("answers", "grade", "grade-all", "references", "gradescope", "release", "build-notebooks", "demo"):
         assert command in out
 
@@ -84,7 +85,11 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
 
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path)], check=True, capture_output=True)
-    names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
+    wheel = zipfile.ZipFile(next(tmp_path.glob("*.whl")))
+    names = set(wheel.namelist())
     for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
                    "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "autograder/points.json"):
         assert needed in names
+    # The installed `hw4` command finds the staff commands through this entry point.
+    entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    assert "[hw4.commands]\nstaff = autograder.cli:register" in entry_points
