@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,9 @@ def pickles(tmp_path_factory, isolated_cache, solution_pickle) -> dict[str, Path
     mixed = folder / "mixed.py"
     mixed.write_text((ROOT / "solutions" / "homework4.py").read_text() + MIXED_OVERRIDES)
     made = {"solution": solution_pickle}
-    for name, source in (("mixed", mixed), ("stub", ROOT / "notebooks" / "homework4_stub.ipynb")):
+    stub = folder / "homework4_stub.ipynb"  # a copy: the runner writes the converted .py beside the notebook
+    shutil.copy(ROOT / "notebooks" / "homework4_stub.ipynb", stub)
+    for name, source in (("mixed", mixed), ("stub", stub)):
         made[name] = folder / f"{name}.pkl"
         assert main(["answers", str(source), "-o", str(made[name]), "-q"]) == 0
     variants = {
