@@ -15,6 +15,7 @@ import io
 import json
 import linecache
 import multiprocessing
+import multiprocessing.connection
 import os
 import random
 import signal
@@ -41,6 +42,7 @@ MIN_TIME_LIMIT_S = 10.0  # ... but never less than this (start-up, a busy machin
 HARD_KILL_GRACE_S = 5.0  # a child still running this long after its soft limit is killed
 MAX_CAPTURED_OUTPUT = 2000
 GENERATION_THREADS = 1  # float sums depend on the thread count; one thread makes answers bit-identical on a machine
+MAX_PARALLEL_QUESTIONS = 4  # forked runs: questions side by side, one process each (four of the six ever sample)
 
 
 class CaseTimeout(BaseException):
@@ -376,9 +378,21 @@ def _receive(conn: Any) -> CaseOutcome:
     return CaseOutcome(answer, header["error"], str(header["output"]), bool(header["stop"]))
 
 
-def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case: Any,
-                    seconds: float | None) -> CaseOutcome:
-    """Run one case in a forked child, killed ``HARD_KILL_GRACE_S`` after its limit if it has not answered.
+@dataclass
+class _Running:
+    """A case running in a forked child: its pid, the pipe it answers on, and when it is killed."""
+
+    pid: int
+    reader: Any
+    question: str
+    case: Any
+    seconds: float | None
+    deadline: float | None
+
+
+def _start_forked(implementation: Any, inputs: CaseInputs, question: str, case: Any,
+                  seconds: float | None) -> _Running:
+    """Fork a child that runs one case; it is killed ``HARD_KILL_GRACE_S`` after its limit if it has not answered.
 
     A plain ``os.fork`` (not ``multiprocessing.Process``), so that it also works inside daemonic worker processes.
     """
@@ -394,25 +408,78 @@ def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case
             os._exit(1)
     writer.close()
     deadline = time.monotonic() + seconds + HARD_KILL_GRACE_S if seconds else None
-    function = C.ALL_FUNCTIONS[question]
-    status = None
+    return _Running(pid, reader, question, case, seconds, deadline)
+
+
+def _finish_forked(running: _Running) -> CaseOutcome:
+    """The outcome of a child that answered, ended, or ran out of time; the child and its group are gone after."""
+    function, status = C.ALL_FUNCTIONS[running.question], None
     try:
-        if reader.poll(None if deadline is None else max(0.0, deadline - time.monotonic())):
+        if running.reader.poll(0):
             try:
-                return _receive(reader)
+                return _receive(running.reader)
             except (EOFError, OSError, ValueError):
-                status = _reap(pid, HARD_KILL_GRACE_S)
+                status = _reap(running.pid, HARD_KILL_GRACE_S)
                 return CaseOutcome(None, f"{function} ended the process (exit code {status}: os._exit, a signal or "
                                          f"a crash) instead of returning its answer", "", True)
-        return CaseOutcome(None, f"took longer than the {seconds:g} s time limit and kept running after it "
+        return CaseOutcome(None, f"took longer than the {running.seconds:g} s time limit and kept running after it "
                                  f"(an endless loop that ignores the limit?)", "", True)
     finally:
-        for kill, target in ((os.killpg, pid), (os.kill, pid)):  # the child's group, or the child before setpgid
+        for kill, target in ((os.killpg, running.pid), (os.kill, running.pid)):  # its group, or it before setpgid
             with contextlib.suppress(OSError):
                 kill(target, signal.SIGKILL)
         if status is None:
-            _reap(pid, None)
-        reader.close()
+            _reap(running.pid, None)
+        running.reader.close()
+
+
+def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case: Any,
+                    seconds: float | None) -> CaseOutcome:
+    """Run one case in a forked child and wait for its outcome."""
+    running = _start_forked(implementation, inputs, question, case, seconds)
+    running.reader.poll(None if running.deadline is None else max(0.0, running.deadline - time.monotonic()))
+    return _finish_forked(running)
+
+
+def parallel_questions() -> int:
+    """How many questions run side by side in forked children: one per CPU this process may use, at most 4."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_PARALLEL_QUESTIONS, cpus))
+
+
+def _run_forked(implementation: Any, inputs: CaseInputs, todo: list[tuple[str, Any]],
+                seconds_of: Callable[[str, Any], float], done: Callable[[str, Any, CaseOutcome], None]) -> None:
+    """Run ``todo`` in forked children: each question's cases one after another, up to ``parallel_questions()``
+    questions at a time. Each child is single-threaded, so the answers are those of a sequential run."""
+    waiting = {q: [case for question, case in todo if question == q] for q, _ in todo}
+    running: dict[Any, _Running] = {}
+    slots = parallel_questions()
+    try:
+        while waiting or running:
+            busy = {r.question for r in running.values()}
+            for question in [q for q in waiting if q not in busy][: slots - len(running)]:
+                case = waiting[question].pop(0)
+                if not waiting[question]:
+                    del waiting[question]
+                child = _start_forked(implementation, inputs, question, case, seconds_of(question, case))
+                running[child.reader] = child
+            deadlines = [r.deadline for r in running.values() if r.deadline is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if len(deadlines) == len(running) else None
+            ready = set(multiprocessing.connection.wait(list(running), timeout))
+            now = time.monotonic()
+            for reader in list(running):
+                child = running[reader]
+                if reader in ready or (child.deadline is not None and now >= child.deadline):
+                    del running[reader]
+                    outcome = _finish_forked(child)
+                    done(child.question, child.case, outcome)
+                    if outcome.stop_question:
+                        for case in waiting.pop(child.question, []):
+                            done(child.question, case, _skipped(child.case, outcome))
+    finally:
+        for child in running.values():  # interrupted: leave no child behind
+            child.deadline = time.monotonic()
+            _finish_forked(child)
 
 
 def _reap(pid: int, timeout_s: float | None) -> int | None:
@@ -486,27 +553,49 @@ def generate(
             inputs.prepare(todo)
             sampling = [case for q, case in todo if denoiser_evaluations(q, case)]
             per_evaluation = inputs.seconds_per_evaluation(sampling[0].prompt) if sampling and not time_limit_s else 0.0
-            guard = None if isolate else ModelGuard(model)
-            stopped: dict[str, str] = {}
-            for question, case in todo:
+            outcomes: dict[tuple[str, str], CaseOutcome] = {}
+
+            def done(question: str, case: Any, outcome: CaseOutcome) -> None:
+                outcomes[question, case.name] = outcome
                 bar.set_description(C.ALL_TITLES[question])
-                if question in stopped:
-                    outcome = CaseOutcome(None, stopped[question])
-                else:
-                    seconds = time_limit_s or case_time_limit(question, case, per_evaluation)
-                    run = run_case_forked if isolate else run_case
-                    outcome = run(implementation, inputs, question, case, seconds)
-                    if guard is not None and guard.restore():
-                        outcome.output += "\n[hw4: the model's weights or flags were changed; restored]"
-                    if outcome.stop_question:
-                        stopped[question] = f"skipped after case {case.name}: {outcome.error}"[:500]
-                _record(result["questions"][question], case.name, outcome)
                 if on_case:
                     on_case(question, case.name, outcome.error)
                 bar.update(1)
+
+            def seconds_of(question: str, case: Any) -> float:
+                return time_limit_s or case_time_limit(question, case, per_evaluation)
+
+            if isolate:
+                _run_forked(implementation, inputs, todo, seconds_of, done)
+            else:
+                _run_here(implementation, inputs, todo, seconds_of, done, ModelGuard(model))
+            for question, case in todo:  # recorded in the cases' order, however they finished
+                _record(result["questions"][question], case.name, outcomes[question, case.name])
     finally:
         bar.close()
     return result
+
+
+def _skipped(case: Any, outcome: CaseOutcome) -> CaseOutcome:
+    """The outcome of a case not run because an earlier ``case`` of its question timed out or ended the process."""
+    return CaseOutcome(None, f"skipped after case {case.name}: {outcome.error}"[:500])
+
+
+def _run_here(implementation: Any, inputs: CaseInputs, todo: list[tuple[str, Any]],
+              seconds_of: Callable[[str, Any], float], done: Callable[[str, Any, CaseOutcome], None],
+              guard: ModelGuard) -> None:
+    """Run ``todo`` one case after another in this process, restoring the model after each case."""
+    stopped: dict[str, CaseOutcome] = {}
+    for question, case in todo:
+        if question in stopped:
+            done(question, case, stopped[question])
+            continue
+        outcome = run_case(implementation, inputs, question, case, seconds_of(question, case))
+        if guard.restore():
+            outcome.output += "\n[hw4: the model's weights or flags were changed; restored]"
+        if outcome.stop_question:
+            stopped[question] = _skipped(case, outcome)
+        done(question, case, outcome)
 
 
 def _record(entry: dict, name: str, outcome: CaseOutcome) -> None:

@@ -321,3 +321,32 @@ def test_processes_a_function_starts_end_with_its_case(model, tmp_path):
         time.sleep(0.1)
     else:
         raise AssertionError("the process the student's function started is still running")
+
+
+@pytest.mark.skipif(__import__("hw4.answers").answers.parallel_questions() < 2, reason="needs two CPUs")
+def test_questions_run_side_by_side_and_answer_as_if_one_after_another(model, small_reference):
+    """Forked runs start another question while one samples; the answers equal the in-process, sequential run."""
+    import time
+
+    solutions = fresh_solutions()
+
+    def timed(name):
+        def wrapper(*args, **kwargs):
+            print(f"start {time.time():.6f}")
+            result = getattr(solutions, name)(*args, **kwargs)
+            print(f"end {time.time():.6f}")
+            return result
+        return wrapper
+
+    implementation = _with(simple_sample_inpaint=timed("simple_sample_inpaint"),
+                           simple_sample_variable_inpaint=timed("simple_sample_variable_inpaint"))
+    forked = generate(implementation, model, SMALL, progress=False, isolate=True)
+    sequential = generate(fresh_solutions(), model, SMALL, progress=False, isolate=False)
+    assert all(_same(forked, sequential, q) and _same(forked, small_reference, q) for q in C.QUESTIONS)
+    spans = {}
+    for q in ("q3_inpaint", "q4_variable_inpaint"):
+        (output,) = forked["questions"][q]["output"].values()
+        start, end = (float(line.split()[1]) for line in output.split("\n") if line)
+        spans[q] = (start, end)
+    (a0, a1), (b0, b1) = spans.values()
+    assert a0 < b1 and b0 < a1, spans  # the two questions' cases overlapped in time
