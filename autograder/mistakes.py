@@ -18,8 +18,8 @@ import torch
 from k_diffusion.sampling import sample_euler
 from k_diffusion.utils import append_dims
 
-from hw4 import cases as C
 from hw4.catalogue import CATALOGUE, Mistake
+from hw4.questions import HOMEWORK
 
 from .references import SOLUTIONS_FILE
 
@@ -157,7 +157,7 @@ def implementation(names: tuple[str, ...]) -> types.ModuleType:
     module = fresh_solutions()
     knobs: dict[str, dict] = {}
     for name in names:
-        function = C.FUNCTIONS[ENTRIES[name].question]
+        function = HOMEWORK[ENTRIES[name].question].function
         knobs.setdefault(function, {}).update(KNOBS[name])
     for function, turned in knobs.items():
         setattr(module, function, FAMILIES[function](module, **turned))

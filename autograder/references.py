@@ -15,8 +15,10 @@ import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from hw4 import cases as C
+from hw4.answers_file import Answers, parse_answers
+from hw4.cases import CaseSet
 from hw4.model import EMBEDDED, model_id
+from hw4.questions import GRADED
 from hw4.safe_pickle import dump_answers, load_answers
 
 LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
@@ -24,7 +26,8 @@ LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS_FILE = ROOT / "solutions" / "homework4.py"
 KEY_SOURCES = (
-    "hw4/answers.py", "hw4/cases.py", "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # inputs and case runs
+    "hw4/answers.py", "hw4/cases.py", "hw4/questions.py",  # the cases and how they run
+    "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # their inputs
     "autograder/mistakes.py",  # the catalogue, whose answers are cached under the same key
 )
 
@@ -44,7 +47,7 @@ def _library_versions() -> str:
     return ",".join(found)
 
 
-def reference_key(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED) -> str:
+def reference_key(model_name: str = EMBEDDED, cases: CaseSet = GRADED) -> str:
     """A digest of everything the reference answers depend on."""
     digest = hashlib.sha256()
     sources = [SOLUTIONS_FILE.read_bytes()] + [(ROOT / name).read_bytes() for name in KEY_SOURCES]
@@ -63,8 +66,8 @@ def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def cached(kind: str, key: str) -> dict | None:
-    """A cached answers dict, or None when absent, unreadable or not matching its checksum (it is then rebuilt)."""
+def cached(kind: str, key: str) -> Answers | None:
+    """Cached answers, or None when absent, unreadable or not matching its checksum (it is then rebuilt)."""
     path = cache_path(kind, key)
     if not path.exists():
         return None
@@ -78,17 +81,17 @@ def cached(kind: str, key: str) -> dict | None:
                       f"built); rebuilding them.", stacklevel=2)
         return None
     try:
-        return load_answers(data, name=path.name)
+        return parse_answers(load_answers(data, name=path.name))
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
         return None
 
 
-def store(kind: str, key: str, answers: dict) -> None:
-    """Write an answers dict and its checksum to the cache, each atomically."""
+def store(kind: str, key: str, answers: Answers) -> None:
+    """Write answers and their checksum to the cache, each atomically."""
     path = cache_path(kind, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    dump_answers(answers, tmp)
+    dump_answers(answers.to_dict(), tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(path)
     digest_tmp = tmp.with_suffix(".sha256tmp")
@@ -96,7 +99,7 @@ def store(kind: str, key: str, answers: dict) -> None:
     digest_tmp.replace(_digest_path(path))
 
 
-def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False) -> dict:
+def build_references(model, cases: CaseSet = GRADED, progress: bool = False) -> Answers:
     """Run the solutions over the cases (uncached)."""
     from hw4.answers import generate
 
@@ -105,8 +108,8 @@ def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False)
     return generate(fresh_solutions(), model, cases, progress=progress)
 
 
-def load_references(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED, rebuild: bool = False,
-                    model=None, progress: bool = False) -> dict:
+def load_references(model_name: str = EMBEDDED, cases: CaseSet = GRADED, rebuild: bool = False,
+                    model=None, progress: bool = False) -> Answers:
     """The reference answers: from the cache when its key matches, else built (loading the model) and cached."""
     key = reference_key(model_name, cases)
     found = None if rebuild else cached("references", key)

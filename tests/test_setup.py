@@ -86,5 +86,5 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
                     "-w", str(tmp_path)], check=True, capture_output=True)
     names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
     for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
-                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "autograder/points.json"):
+                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl"):
         assert needed in names
