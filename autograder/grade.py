@@ -76,9 +76,9 @@ def check_compatible(answers: Answers, references: Answers) -> None:
 def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
     """Why a question's entry in the file cannot be graded, if it cannot."""
     if entry is None:
-        return f"no answers for {HOMEWORK[question].title} in the file"
+        return f"The file holds no answers for {HOMEWORK[question].title}."
     if entry.problem:
-        return f"the entry for {HOMEWORK[question].title} is {entry.problem}"
+        return f"The entry for {HOMEWORK[question].title} is {entry.problem}."
     return None
 
 

@@ -117,7 +117,7 @@ def test_broken_answers_are_graded_question_by_question(solution_answers):
     assert 0 < report.total < 100
     q["q1_to_d"] = ["not", "a", "dict"]
     feedback = grade(parse_answers(answers), solution_answers).questions[0].feedback
-    assert "the entry for Q1 to_d is a list, not a dict" in feedback
+    assert "The entry for Q1 to_d is a list, not a dict." in feedback
 
 
 def test_gradescope_results_follow_the_schema(solution_answers):
