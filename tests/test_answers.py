@@ -264,7 +264,7 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     import sys
     from pathlib import Path
 
-    from hw4.safe_pickle import load_answers
+    from hw4.answers_file import read_answers
 
     solution = (Path(__file__).resolve().parents[1] / "solutions" / "homework4.py").read_text()
     submission = tmp_path / "homework4_stub.py"
@@ -273,7 +273,7 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     loop = text.splitlines().index("    while True:") + 1
     subprocess.run([sys.executable, "-m", "hw4", "answers", str(submission), "-o", str(tmp_path / "homework4.pkl"),
                     "--quiet"], check=True, cwd=tmp_path, timeout=300)
-    answers = load_answers(tmp_path / "homework4.pkl")
+    answers = read_answers(tmp_path / "homework4.pkl")
     errors = answers.questions["q4_variable_inpaint"].errors
     first, *rest = errors.values()
     assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(Q.GRADED["q4_variable_inpaint"])
