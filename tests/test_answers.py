@@ -167,6 +167,23 @@ def test_answers_hold_only_plain_data(solution_answers):
     assert meta.cases_version == Q.GRADED.version and meta.model_id.startswith("embedded:")
 
 
+def test_the_pickle_holds_the_nested_dict_it_always_held(solution_answers, tmp_path):
+    """Files written before ``Answers`` existed, and after, have one layout; parsing one gives the answers back."""
+    from hw4.answers_file import read_answers
+    from hw4.safe_pickle import dump_answers, load_answers
+
+    path = tmp_path / "homework4.pkl"
+    dump_answers(solution_answers.to_dict(), path)
+    raw = load_answers(path)
+    assert list(raw) == ["meta", "questions"] and raw["meta"]["format"] == "hw4-answers/1"
+    assert list(raw["meta"]) == ["format", "model_id", "cases_version", "created", "versions"]
+    assert all(list(entry) == ["answers", "errors", "output"] for entry in raw["questions"].values())
+    again = read_answers(path)
+    assert again.meta == solution_answers.meta and again.questions.keys() == solution_answers.questions.keys()
+    assert all(np.array_equal(again.questions[q].answers[name], value)
+               for q, entry in solution_answers.questions.items() for name, value in entry.answers.items())
+
+
 def _q2_that_meddles(model):
     """A correct Q2 that also changes the default dtype, grad mode and the model's weights in place."""
     solutions = fresh_solutions()
