@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hw4 import cases as C
 from hw4.atomic import atomic_open
 from hw4.errors import MissingFile, UserError
 from hw4.files import ANSWERS
+from hw4.questions import HOMEWORK
 from hw4.text import printable
 
 from .submission_files import find_submission, why_no_answers
@@ -41,7 +41,7 @@ from .submission_files import hidden as _hidden
 ANSWERS_NAME = ANSWERS
 HASH_COLUMN = "files_sha256"  # of the student's answers file and code: a changed submission is graded again
 INTEGRITY_COLUMN = "integrity"  # with --integrity: does the student's code reproduce their pickle (in the sandbox)
-COLUMNS = ("student", "total", "max_total", *C.QUESTIONS, "status", "message", INTEGRITY_COLUMN, HASH_COLUMN)
+COLUMNS = ("student", "total", "max_total", *HOMEWORK, "status", "message", INTEGRITY_COLUMN, HASH_COLUMN)
 EARLIER_COLUMNS = (COLUMNS[:-2], (*COLUMNS[:-2], HASH_COLUMN))  # grades files of earlier versions, still read
 INTEGRITY_TIMEOUT_S = 600.0
 GRADED, ERROR = "graded", "error"
@@ -116,15 +116,13 @@ def _clean(message: str) -> str:
 
 
 def _max_total() -> float:
-    from .grade import load_points
-
-    return round(sum(load_points().values()), 2)
+    return round(sum(q.points for q in HOMEWORK.values()), 2)
 
 
 def error_row(student: str, message: str, max_total: float | None = None) -> dict[str, str]:
     """A row with score 0 and the reason the student could not be graded."""
     row = {"student": student, "total": "0", "max_total": _number(_max_total() if max_total is None else max_total)}
-    row.update({q: "0" for q in C.QUESTIONS})
+    row.update({q: "0" for q in HOMEWORK})
     row.update(status=ERROR, message=_clean(message) or "could not be graded", **{INTEGRITY_COLUMN: "", HASH_COLUMN: ""})
     return row
 
@@ -133,7 +131,7 @@ def report_row(student: str, report: Any) -> dict[str, str]:
     """A graded row: scores per question and the feedback of every question that lost points."""
     row = {"student": student, "total": _number(report.total), "max_total": _number(report.max_total)}
     scores = {q.question: q for q in report.questions}
-    row.update({q: _number(scores[q].score) if q in scores else "0" for q in C.QUESTIONS})
+    row.update({q: _number(scores[q].score) if q in scores else "0" for q in HOMEWORK})
     feedback = [f"{q.title}: {q.feedback}" for q in report.questions if q.score < q.max_score]
     feedback += [f"note: {n}" for n in report.notes]
     row.update(status=GRADED, message=_clean(" | ".join(feedback)), **{INTEGRITY_COLUMN: "", HASH_COLUMN: ""})

@@ -40,8 +40,8 @@ def cmd_references(args: argparse.Namespace) -> int:
 
     refs = references.load_references(args.model, rebuild=args.rebuild, progress=True)
     key = references.reference_key(args.model)
-    count = sum(len(q["answers"]) for q in refs["questions"].values())
-    print(f"{count} reference answers for {refs['meta']['model_id']} cached at {references.cache_path('references', key)}")
+    count = sum(len(q.answers) for q in refs.questions.values())
+    print(f"{count} reference answers for {refs.meta.model_id} cached at {references.cache_path('references', key)}")
     return 0
 
 

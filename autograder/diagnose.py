@@ -11,9 +11,10 @@ import hashlib
 from importlib.util import find_spec
 from pathlib import Path
 
-from hw4 import cases as C
+from hw4.cases import CaseSet
 from hw4.catalogue import combo_key
 from hw4.judge import Diagnosis, explain
+from hw4.questions import GRADED
 
 from .references import cached, store
 
@@ -33,9 +34,9 @@ def catalogue_version() -> str:
 class Diagnoser:
     """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
-    def __init__(self, key: str, model_name: str = "embedded", cases: C.CaseSet = C.GRADED, model=None):
+    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED, model=None):
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
-        self._answers: dict[tuple[str, str], dict] = {}
+        self._answers: dict[tuple[str, str], dict] = {}  # (combination, question): answers by case
         self._version = catalogue_version()
 
     @property
@@ -61,7 +62,7 @@ class Diagnoser:
                 found = generate(implementation(names), self.model, self.cases, questions=(question,),
                                  progress=False)
                 store(kind, self.key, found)
-            self._answers[(name, question)] = found["questions"][question]["answers"]
+            self._answers[(name, question)] = found.questions[question].answers
         return self._answers[(name, question)]
 
     def explain(self, question: str, student: dict[str, dict], wrong: list[str],

@@ -7,21 +7,14 @@ Nothing here executes anything from the student's file; it only reads arrays.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from hw4 import cases as C
+from hw4.answers_file import Answers, CannotGrade, QuestionAnswers
 from hw4.compare import Verdict, compare
-from hw4.errors import SettingError, UserError
+from hw4.questions import HOMEWORK
 from hw4.text import printable
 
-POINTS_FILE = Path(__file__).with_name("points.json")
 MAX_ERROR = 500  # characters of a recorded error shown in feedback
-
-
-class CannotGrade(UserError):
-    """The answers file cannot be graded at all; the message says why in one sentence."""
 
 
 @dataclass
@@ -66,41 +59,27 @@ class Report:
                 "questions": [asdict(q) for q in self.questions]}
 
 
-def load_points(path: Path = POINTS_FILE) -> dict[str, float]:
-    """Points per question from the config file (100 in total by default)."""
-    points = json.loads(Path(path).read_text())
-    unknown = set(points) - set(C.QUESTIONS)
-    if unknown:
-        raise SettingError(f"{path} names unknown questions: {', '.join(sorted(unknown))}")
-    return {q: float(points.get(q, 0)) for q in C.QUESTIONS}
-
-
-def check_compatible(answers: object, references: dict) -> None:
-    """Raise ``CannotGrade`` unless ``answers`` is an answers file made for the same model and cases."""
-    if not isinstance(answers, dict) or not isinstance(answers.get("questions"), dict):
-        raise CannotGrade("This file does not hold homework answers: submit the homework4.pkl that runner.ipynb "
-                          "(or `hw4 answers`) writes.")
-    meta, expected = answers.get("meta"), references["meta"]
-    if not isinstance(meta, dict) or meta.get("format") != expected["format"]:
+def check_compatible(answers: Answers, references: Answers) -> None:
+    """Raise ``CannotGrade`` unless ``answers`` were made for the same format, model and cases as ``references``."""
+    meta, expected = answers.meta, references.meta
+    if meta.format != expected.format:
         raise CannotGrade("This homework4.pkl was written by another version of the runner: update the homework "
                           "files and run the runner again.")
-    if meta.get("model_id") != expected["model_id"]:
-        raise CannotGrade(f"These answers were made with the model {meta.get('model_id')!r}, but grading uses "
-                          f"{expected['model_id']!r}: run the runner again with the model the course grades with.")
-    if meta.get("cases_version") != expected["cases_version"]:
+    if meta.model_id != expected.model_id:
+        raise CannotGrade(f"These answers were made with the model {meta.model_id!r}, but grading uses "
+                          f"{expected.model_id!r}: run the runner again with the model the course grades with.")
+    if meta.cases_version != expected.cases_version:
         raise CannotGrade("These answers are for another set of graded cases: update the homework files "
                           "(git pull) and run the runner again.")
 
 
-def _question_answers(answers: dict, question: str) -> tuple[dict, dict, str | None]:
-    entry = answers["questions"].get(question)
+def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
+    """Why a question's entry in the file cannot be graded, if it cannot."""
     if entry is None:
-        return {}, {}, f"The file holds no answers for {C.TITLES[question]}."
-    if not isinstance(entry, dict):
-        return {}, {}, f"The entry for {C.TITLES[question]} is a {type(entry).__name__}, not a dict."
-    found = entry.get("answers", {})
-    errors = entry.get("errors", {})
-    return (found if isinstance(found, dict) else {}), (errors if isinstance(errors, dict) else {}), None
+        return f"The file holds no answers for {HOMEWORK[question].title}."
+    if entry.problem:
+        return f"The entry for {HOMEWORK[question].title} is {entry.problem}."
+    return None
 
 
 def _case_result(name: str, found: dict, errors: dict, expected) -> CaseResult:
@@ -123,22 +102,24 @@ def _feedback(results: list[CaseResult], note: str | None) -> str:
     return f"{head}; e.g. case '{wrong[0].name}': {wrong[0].reason}."
 
 
-def grade(answers: object, references: dict, points: dict[str, float] | None = None, diagnoser=None) -> Report:
-    """Score ``answers`` against ``references``; ``diagnoser`` (optional) names likely mistakes."""
+def grade(answers: Answers, references: Answers, diagnoser=None) -> Report:
+    """Score ``answers`` against ``references`` with each question's points; ``diagnoser`` (optional) names likely
+    mistakes."""
     check_compatible(answers, references)
-    points = points or load_points()
-    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers["questions"] if k not in C.QUESTIONS]
+    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers.questions if k not in HOMEWORK]
     per_question: dict[str, list[CaseResult]] = {}
     student: dict[str, dict] = {}
     problems: dict[str, str | None] = {}
-    for q in C.QUESTIONS:
-        found, errors, problems[q] = _question_answers(answers, q)
-        student[q] = found
-        expected = references["questions"][q]["answers"]
-        per_question[q] = [_case_result(name, found, errors, value) for name, value in expected.items()]
+    for q in HOMEWORK:
+        entry = answers.questions.get(q)
+        problems[q] = _problem(entry, q)
+        entry = entry or QuestionAnswers()
+        student[q] = entry.answers
+        expected = references.questions[q].answers
+        per_question[q] = [_case_result(name, entry.answers, entry.errors, value) for name, value in expected.items()]
     correct = frozenset(q for q, rs in per_question.items() if all(r.passed for r in rs))
     results = []
-    for q in C.QUESTIONS:
+    for q in HOMEWORK:
         cases, note = per_question[q], problems[q]
         wrong = [r.name for r in cases if not r.passed and r.error is not None]  # an array, but other values
         if wrong and diagnoser is not None and note is None:
@@ -149,8 +130,9 @@ def grade(answers: object, references: dict, points: dict[str, float] | None = N
                     for r in cases:
                         if r.name in wrong:
                             r.passed, r.reason = True, f"accepted ({diagnosis.entry_name})"
-        score = round(points[q] * sum(r.passed for r in cases) / max(len(cases), 1), 2)
-        results.append(QuestionResult(q, C.TITLES[q], score, points[q], _feedback(cases, note), cases))
+        points = float(HOMEWORK[q].points)
+        score = round(points * sum(r.passed for r in cases) / max(len(cases), 1), 2)
+        results.append(QuestionResult(q, HOMEWORK[q].title, score, points, _feedback(cases, note), cases))
     return Report(results, notes)
 
 

@@ -148,7 +148,7 @@ def run_autograder(root: str | Path = ROOT, model_name: str | None = None) -> di
 
 def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None) -> str:
     """Make sure the references (and, by default for the embedded model, the mistake catalogue) are cached."""
-    from hw4 import cases as C
+    from hw4.questions import HOMEWORK, before
 
     from .diagnose import Diagnoser
     from .mistakes import MISTAKES
@@ -161,7 +161,7 @@ def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None) -> str:
     if catalogue if catalogue is not None else model_name == EMBEDDED:
         diagnoser = Diagnoser(key, model_name)
         for entry in MISTAKES:
-            for question in C.QUESTIONS[C.QUESTIONS.index(entry.question):]:
+            for question in (q for q in HOMEWORK if q not in before(entry.question)):
                 diagnoser.answers_of(entry, question)
         status += f"; mistake catalogue ready ({len(MISTAKES)} entries)"
     return status

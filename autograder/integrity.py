@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hw4 import cases as C
+from hw4.answers_file import Answers, CannotGrade, parse_answers
 from hw4.compare import compare
 from hw4.model import EMBEDDED
+from hw4.questions import HOMEWORK
 from hw4.safe_pickle import MAX_BYTES, AnswerFileError, load_answers
 from hw4.text import printable
 
@@ -85,24 +86,25 @@ def rerun(submission: Path, model: str, time_limit_s: float, memory_limit_mb: in
 # ------------------------------------------------------------------------------------------ comparison
 
 
-def case_answers(answers: object) -> tuple[dict[str, object], dict[str, str]]:
-    """``{"question/case": answer}`` and ``{"question/case": error}`` from an answers dict of any shape."""
+def _answers_in(raw: object) -> Answers:
+    """The answers in a loaded file; none when it holds no answers at all (compared, it then matches nothing)."""
+    try:
+        return parse_answers(raw)
+    except CannotGrade:
+        return Answers()
+
+
+def case_answers(answers: Answers) -> tuple[dict[str, object], dict[str, str]]:
+    """``{"question/case": answer}`` and ``{"question/case": error}`` over every question of ``answers``."""
     found: dict[str, object] = {}
     errors: dict[str, str] = {}
-    questions = answers.get("questions") if isinstance(answers, dict) else None
-    if not isinstance(questions, dict):
-        return found, errors
-    for question, entry in questions.items():
-        if not isinstance(entry, dict):
-            continue
-        for kind, target in (("answers", found), ("errors", errors)):
-            values = entry.get(kind)
-            if isinstance(values, dict):
-                target.update({f"{question}/{name}": value for name, value in values.items()})
+    for question, entry in answers.questions.items():
+        found.update({f"{question}/{name}": value for name, value in entry.answers.items()})
+        errors.update({f"{question}/{name}": value for name, value in entry.errors.items()})
     return found, errors
 
 
-def mismatched_cases(produced: object, submitted: object) -> list[str]:
+def mismatched_cases(produced: Answers, submitted: Answers) -> list[str]:
     """Cases answered by one file and not the other, or whose arrays differ beyond ``hw4.compare`` tolerance."""
     mine, _ = case_answers(produced)
     theirs, _ = case_answers(submitted)
@@ -118,7 +120,8 @@ def mismatched_cases(produced: object, submitted: object) -> list[str]:
 
 def _case_order(name: str) -> tuple[int, str]:
     question = name.split("/", 1)[0]
-    return (C.QUESTIONS.index(question) if question in C.QUESTIONS else len(C.QUESTIONS), name)
+    order = list(HOMEWORK)
+    return (order.index(question) if question in HOMEWORK else len(order), name)
 
 
 def _by_question(cases: list[str]) -> str:
@@ -126,24 +129,20 @@ def _by_question(cases: list[str]) -> str:
     for name in cases:
         question = name.split("/", 1)[0]
         counts[question] = counts.get(question, 0) + 1
-    return ", ".join(f"{C.TITLES.get(q, q)}: {n} case{'s' * (n != 1)}" for q, n in counts.items())
+    return ", ".join(f"{HOMEWORK[q].title if q in HOMEWORK else q}: {n} case{'s' * (n != 1)}" for q, n in counts.items())
 
 
-def _meta_note(produced: object, submitted: object) -> str:
+def _meta_note(produced: Answers, submitted: Answers) -> str:
     """Why everything may differ: the files were made with another model or another set of cases."""
-    def meta(answers: object) -> dict:
-        found = answers.get("meta") if isinstance(answers, dict) else None
-        return found if isinstance(found, dict) else {}
-
-    mine, theirs = meta(produced), meta(submitted)
+    mine, theirs = produced.meta, submitted.meta
     for key, what in (("model_id", "model"), ("cases_version", "set of cases")):
-        if mine.get(key) != theirs.get(key):
-            return (f" (the pickle was made with another {what}: {printable(repr(theirs.get(key)), 80)}, "
-                    f"the re-run used {mine.get(key)!r})")
+        if getattr(mine, key) != getattr(theirs, key):
+            return (f" (the pickle was made with another {what}: {printable(repr(getattr(theirs, key)), 80)}, "
+                    f"the re-run used {getattr(mine, key)!r})")
     return ""
 
 
-def _memory_errors(answers: object) -> int:
+def _memory_errors(answers: Answers) -> int:
     _, errors = case_answers(answers)
     return sum(("MemoryError" in str(e) or "allocate" in str(e)) for e in errors.values())
 
@@ -160,13 +159,13 @@ def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[st
     if not submission.is_file():
         return Integrity(None, f"Integrity not checked: the submission {submission.name} was not found.")
     try:
-        submitted = load_answers(pickle_path)  # read first: the re-run can't touch what it is compared with
+        submitted = _answers_in(load_answers(pickle_path))  # read first: the re-run can't touch what it is compared with
     except AnswerFileError as err:
         return Integrity(None, f"Integrity not checked: {err}")
     failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, mechanism)
     if failure is None:
         try:
-            produced = load_answers(data, name="the re-run's answers")
+            produced = _answers_in(load_answers(data, name="the re-run's answers"))
         except AnswerFileError as err:
             failure = f"wrote answers that could not be read ({err})"
     if failure is not None:

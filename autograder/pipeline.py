@@ -9,30 +9,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hw4.answers_file import read_answers
 from hw4.model import EMBEDDED
-from hw4.safe_pickle import load_answers
 
 from .diagnose import Diagnoser
-from .grade import Report, grade, load_points
+from .grade import Report, grade
 from .references import load_references, reference_key
 
 
 @dataclass
 class Grader:
-    """Holds what every student's grading shares: references, points, and the mistake diagnoser."""
+    """Holds what every student's grading shares: references and the mistake diagnoser."""
 
     model_name: str = EMBEDDED
     diagnose: bool = True
 
     def __post_init__(self):
         self.references = load_references(self.model_name)
-        self.points = load_points()
         self.diagnoser = Diagnoser(reference_key(self.model_name), self.model_name) if self.diagnose else None
 
     def grade_file(self, path: str | Path) -> Report:
         """Grade one ``homework4.pkl``; raises ``AnswerFileError`` or ``CannotGrade`` with a one-sentence reason."""
-        answers = load_answers(path)
-        return grade(answers, self.references, self.points, self.diagnoser)
+        answers = read_answers(path)
+        return grade(answers, self.references, self.diagnoser)
 
 
 def grade_file(path: str | Path, model_name: str = EMBEDDED, diagnose: bool = True) -> Report:

@@ -15,9 +15,11 @@ import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from hw4 import cases as C
+from hw4.answers_file import Answers, parse_answers
 from hw4.atomic import atomic_write
+from hw4.cases import CaseSet
 from hw4.model import EMBEDDED, model_id
+from hw4.questions import GRADED
 from hw4.safe_pickle import dump_answers, load_answers
 from solutions import SOLUTIONS_FILE
 
@@ -25,7 +27,8 @@ LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 # The sources are hashed, not imported: importing them would pull in torch and slow every grade down.
 ROOT = Path(__file__).resolve().parents[1]
 KEY_SOURCES = (
-    "hw4/answers.py", "hw4/cases.py", "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # inputs and case runs
+    "hw4/answers.py", "hw4/cases.py", "hw4/questions.py",  # the cases and how they run
+    "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # their inputs
     "autograder/mistakes.py", "solutions/variants.py",  # the catalogue, whose answers are cached under the same key
 )
 
@@ -45,7 +48,7 @@ def _library_versions() -> str:
     return ",".join(found)
 
 
-def reference_key(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED) -> str:
+def reference_key(model_name: str = EMBEDDED, cases: CaseSet = GRADED) -> str:
     """A digest of everything the reference answers depend on."""
     digest = hashlib.sha256()
     sources = [SOLUTIONS_FILE.read_bytes()] + [(ROOT / name).read_bytes() for name in KEY_SOURCES]
@@ -64,8 +67,8 @@ def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def cached(kind: str, key: str) -> dict | None:
-    """A cached answers dict, or None when absent, unreadable or not matching its checksum (it is then rebuilt)."""
+def cached(kind: str, key: str) -> Answers | None:
+    """Cached answers, or None when absent, unreadable or not matching its checksum (it is then rebuilt)."""
     path = cache_path(kind, key)
     if not path.exists():
         return None
@@ -79,20 +82,20 @@ def cached(kind: str, key: str) -> dict | None:
                       f"built); rebuilding them.", stacklevel=2)
         return None
     try:
-        return load_answers(data, name=path.name)
+        return parse_answers(load_answers(data, name=path.name))
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
         return None
 
 
-def store(kind: str, key: str, answers: dict) -> None:
-    """Write an answers dict and its checksum to the cache, each atomically."""
+def store(kind: str, key: str, answers: Answers) -> None:
+    """Write answers and their checksum to the cache, each atomically."""
     path = cache_path(kind, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    dump_answers(answers, path)
+    dump_answers(answers.to_dict(), path)
     atomic_write(_digest_path(path), hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
-def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False) -> dict:
+def build_references(model, cases: CaseSet = GRADED, progress: bool = False) -> Answers:
     """Run the solutions over the cases (uncached)."""
     from hw4.answers import generate
     from solutions import fresh_solutions
@@ -100,8 +103,8 @@ def build_references(model, cases: C.CaseSet = C.GRADED, progress: bool = False)
     return generate(fresh_solutions(), model, cases, progress=progress)
 
 
-def load_references(model_name: str = EMBEDDED, cases: C.CaseSet = C.GRADED, rebuild: bool = False,
-                    model=None, progress: bool = False) -> dict:
+def load_references(model_name: str = EMBEDDED, cases: CaseSet = GRADED, rebuild: bool = False,
+                    model=None, progress: bool = False) -> Answers:
     """The reference answers: from the cache when its key matches, else built (loading the model) and cached."""
     key = reference_key(model_name, cases)
     found = None if rebuild else cached("references", key)

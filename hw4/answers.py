@@ -5,7 +5,7 @@ the self-checks on a notebook's functions. Each case builds its own inputs under
 own seed on the CPU in float32 and runs in a forked child process (Linux), so whatever
 a function does - loop forever, swallow the time limit, change the default dtype, the
 model's weights or the working directory, exit the process - ends with its case. The
-result holds only plain containers and numpy arrays.
+result is an ``hw4.answers_file.Answers`` of numpy arrays and strings.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import cases as C
+from .answers_file import Answers, Meta, QuestionAnswers
+from .cases import CaseSet, SampleCase, denoiser_evaluations
 from .clips import clip_latent
+from .questions import GRADED, every, find
 from .sampling import make_denoiser, seeded, setup_sampling
 
 FORMAT = "hw4-answers/1"
@@ -65,24 +67,43 @@ def bind_globals(implementation: Any, model: torch.nn.Module) -> None:
     implementation.model = model
 
 
-def _frame_mask(reference: torch.Tensor, start: int, end: int) -> torch.Tensor:
-    mask = torch.zeros_like(reference)
-    mask[..., start:end] = 1
-    return mask
-
-
 class CaseInputs:
-    """Builds each case's inputs; clip latents are encoded once per run and handed out as copies."""
+    """The toolbox a case builds its inputs with (``case.call(fn, inputs)``); clip latents are encoded once per run
+    and handed out as copies."""
 
     def __init__(self, model: torch.nn.Module):
         self.model = model
         self.denoiser = make_denoiser(model)
         self._latents: dict[str, torch.Tensor] = {}
 
+    seeded = staticmethod(seeded)
+
     def latent(self, clip: str) -> torch.Tensor:
         if clip not in self._latents:
             self._latents[clip] = clip_latent(self.model, clip)
         return self._latents[clip].clone()
+
+    def sampling(self, case: SampleCase) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """The starting noise, sigmas and conditioning of a sampling case."""
+        _, x, sigmas, extra_args = setup_sampling(self.model, case.prompt, case.seed, case.steps, case.cfg_scale)
+        return x, sigmas, extra_args
+
+    @staticmethod
+    def normal(seed: int, shape: tuple[int, ...], count: int) -> list[torch.Tensor]:
+        """``count`` standard normal tensors of ``shape``, drawn one after another from a generator seeded ``seed``."""
+        generator = torch.Generator().manual_seed(seed)
+        return [torch.randn(shape, generator=generator) for _ in range(count)]
+
+    @staticmethod
+    def tensor(values: Any) -> torch.Tensor:
+        return torch.tensor(values)
+
+    @staticmethod
+    def frame_mask(reference: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """Ones over frames ``[start, end)`` of ``reference``'s shape, zeros elsewhere."""
+        mask = torch.zeros_like(reference)
+        mask[..., start:end] = 1
+        return mask
 
     def prepare(self, todo: list[tuple[str, Any]]) -> None:
         """Encode every clip the cases use, here, so that child processes inherit them instead of re-encoding."""
@@ -102,49 +123,16 @@ class CaseInputs:
 
     def call(self, implementation: Any, question: str, case: Any) -> Any:
         """Call the implementation's function for ``question`` on ``case`` and return what it returned."""
-        fn = getattr(implementation, C.ALL_FUNCTIONS[question], None)
+        name = find(question).function
+        fn = getattr(implementation, name, None)
         if not callable(fn):
-            raise NameError(f"{C.ALL_FUNCTIONS[question]} is not defined in the submission")
-        if question in C.LAB_FUNCTIONS:  # the lecture lab's functions take plain tensors, built there
-            from .lab_checks import call_lab_case
-
-            return call_lab_case(fn, question, case)
-        if question == "q1_to_d":
-            generator = torch.Generator().manual_seed(case.seed)
-            x = torch.randn(case.shape, generator=generator) * 10
-            denoised = torch.randn(case.shape, generator=generator)
-            return fn(x, torch.tensor(case.sigma), denoised)
-        if question == "q2_mask":
-            return fn(self.latent(case.clip), case.start_s, case.end_s)
-        if question == "q5_style_transfer":
-            _, _, sigmas, extra_args = setup_sampling(self.model, case.prompt, case.seed, case.steps, case.cfg_scale)
-            with seeded(case.seed):
-                return fn(self.denoiser, sigmas, self.latent(case.clip), extra_args=extra_args,
-                          transfer_strength=case.strength)
-        _, x, sigmas, extra_args = setup_sampling(self.model, case.prompt, case.seed, case.steps, case.cfg_scale)
-        if question == "q1_sample":
-            with seeded(case.seed):
-                return fn(self.denoiser, x, sigmas, extra_args=extra_args)
-        reference = self.latent(case.clip)
-        mask = _frame_mask(reference, case.start_frame, case.end_frame)
-        with seeded(case.seed):
-            if question == "q3_inpaint":
-                return fn(self.denoiser, x, sigmas, reference, mask, extra_args=extra_args)
-            if case.paint_start is None and case.paint_end is None:
-                return fn(self.denoiser, x, sigmas, reference, mask, extra_args=extra_args)
-            return fn(self.denoiser, x, sigmas, reference, mask, extra_args=extra_args,
-                      paint_start=case.paint_start, paint_end=case.paint_end)
+            raise NameError(f"{name} is not defined in the submission")
+        return case.call(fn, self)
 
 
-def denoiser_evaluations(question: str, case: Any) -> int:
-    """How many denoiser evaluations the reference solution makes on ``case`` (at most)."""
-    sampling = question in C.QUESTIONS and question not in ("q1_to_d", "q2_mask")  # the lab's functions never sample
-    return int(getattr(case, "steps", 0)) if sampling else 0
-
-
-def case_time_limit(question: str, case: Any, seconds_per_evaluation: float) -> float:
+def case_time_limit(case: Any, seconds_per_evaluation: float) -> float:
     """The derived limit of one case: ``TIME_LIMIT_FACTOR`` times the reference's estimated time, at least the minimum."""
-    return max(MIN_TIME_LIMIT_S, TIME_LIMIT_FACTOR * denoiser_evaluations(question, case) * seconds_per_evaluation)
+    return max(MIN_TIME_LIMIT_S, TIME_LIMIT_FACTOR * denoiser_evaluations(case) * seconds_per_evaluation)
 
 
 def to_array(value: Any) -> np.ndarray:
@@ -162,7 +150,7 @@ def to_array(value: Any) -> np.ndarray:
 def student_files(implementation: Any) -> frozenset[str]:
     """The files the implementation's homework functions were compiled from (the student's file or notebook cells)."""
     files = set()
-    for name in C.ALL_FUNCTIONS.values():
+    for name in (q.function for q in every()):
         code = getattr(getattr(implementation, name, None), "__code__", None)
         if code is not None:
             files.add(code.co_filename)
@@ -330,7 +318,7 @@ def run_case(implementation: Any, inputs: CaseInputs, question: str, case: Any, 
         except KeyboardInterrupt:
             raise
         except BaseException as err:  # noqa: BLE001 - a student's code may raise anything, SystemExit included
-            return CaseOutcome(None, describe_error(err, files, C.ALL_FUNCTIONS[question]), captured.getvalue()[:MAX_CAPTURED_OUTPUT],
+            return CaseOutcome(None, describe_error(err, files, find(question).function), captured.getvalue()[:MAX_CAPTURED_OUTPUT],
                                stop_question=isinstance(err, CaseTimeout))
 
 
@@ -413,7 +401,7 @@ def _start_forked(implementation: Any, inputs: CaseInputs, question: str, case: 
 
 def _finish_forked(running: _Running) -> CaseOutcome:
     """The outcome of a child that answered, ended, or ran out of time; the child and its group are gone after."""
-    function, status = C.ALL_FUNCTIONS[running.question], None
+    function, status = find(running.question).function, None
     try:
         if running.reader.poll(0):
             try:
@@ -500,38 +488,38 @@ def _reap(pid: int, timeout_s: float | None) -> int | None:
 # ------------------------------------------------------------------------------------------ all cases
 
 
-def metadata(model_id: str, cases: C.CaseSet) -> dict:
+def metadata(model_id: str, cases: CaseSet) -> Meta:
     """What the grader checks before comparing: format, model, cases and library versions."""
     from importlib.metadata import version
 
     import k_diffusion
     import stable_audio_tools  # noqa: F401
-    return {
-        "format": FORMAT,
-        "model_id": model_id,
-        "cases_version": cases.version,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": {
+    return Meta(
+        format=FORMAT,
+        model_id=model_id,
+        cases_version=cases.version,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        versions={
             "python": sys.version.split()[0],
             "torch": str(torch.__version__),
             "numpy": str(np.__version__),
             "stable_audio_tools": version("stable-audio-tools"),
             "k_diffusion": str(getattr(k_diffusion, "__version__", version("k-diffusion"))),
         },
-    }
+    )
 
 
 def generate(
     implementation: Any,
     model: torch.nn.Module,
-    cases: C.CaseSet = C.GRADED,
+    cases: CaseSet = GRADED,
     questions: tuple[str, ...] | None = None,
     time_limit_s: float | None = None,
     progress: bool = True,
     on_case: Callable[[str, str, str | None], None] | None = None,
     isolate: bool | None = None,
-) -> dict:
-    """Run every case of ``cases`` through ``implementation``; return the answers dict the pickle holds.
+) -> Answers:
+    """Run every case of ``cases`` through ``implementation``; return the ``Answers`` (``to_dict()``: the pickle's).
 
     ``time_limit_s`` fixes the limit of every case; by default each case gets ``TIME_LIMIT_FACTOR`` times the
     reference solution's estimated time on this machine and model (at least ``MIN_TIME_LIMIT_S``). After a
@@ -542,35 +530,33 @@ def generate(
     questions = tuple(q for q in (questions or tuple(cases)) if q in cases.cases)
     todo = [(q, case) for q in questions for case in cases[q]]
     model_id = getattr(model, "hw4_model_id", "unknown")
-    result: dict[str, Any] = {"meta": metadata(model_id, cases), "questions": {}}
-    for q in questions:
-        result["questions"][q] = {"answers": {}, "errors": {}, "output": {}}
+    result = Answers(metadata(model_id, cases), {q: QuestionAnswers() for q in questions})
     isolate = can_fork() if isolate is None else isolate
     bar = _progress(len(todo), progress)
     try:
         with generation_state():
             inputs = CaseInputs(model)
             inputs.prepare(todo)
-            sampling = [case for q, case in todo if denoiser_evaluations(q, case)]
+            sampling = [case for q, case in todo if denoiser_evaluations(case)]
             per_evaluation = inputs.seconds_per_evaluation(sampling[0].prompt) if sampling and not time_limit_s else 0.0
             outcomes: dict[tuple[str, str], CaseOutcome] = {}
 
             def done(question: str, case: Any, outcome: CaseOutcome) -> None:
                 outcomes[question, case.name] = outcome
-                bar.set_description(C.ALL_TITLES[question])
+                bar.set_description(find(question).title)
                 if on_case:
                     on_case(question, case.name, outcome.error)
                 bar.update(1)
 
             def seconds_of(question: str, case: Any) -> float:
-                return time_limit_s or case_time_limit(question, case, per_evaluation)
+                return time_limit_s or case_time_limit(case, per_evaluation)
 
             if isolate:
                 _run_forked(implementation, inputs, todo, seconds_of, done)
             else:
                 _run_here(implementation, inputs, todo, seconds_of, done, ModelGuard(model))
             for question, case in todo:  # recorded in the cases' order, however they finished
-                _record(result["questions"][question], case.name, outcomes[question, case.name])
+                _record(result.questions[question], case.name, outcomes[question, case.name])
     finally:
         bar.close()
     return result
@@ -598,13 +584,13 @@ def _run_here(implementation: Any, inputs: CaseInputs, todo: list[tuple[str, Any
         done(question, case, outcome)
 
 
-def _record(entry: dict, name: str, outcome: CaseOutcome) -> None:
+def _record(entry: QuestionAnswers, name: str, outcome: CaseOutcome) -> None:
     if outcome.error is None:
-        entry["answers"][name] = outcome.answer
+        entry.answers[name] = outcome.answer
     else:
-        entry["errors"][name] = outcome.error
+        entry.errors[name] = outcome.error
     if outcome.output:
-        entry["output"][name] = outcome.output[:MAX_CAPTURED_OUTPUT]
+        entry.output[name] = outcome.output[:MAX_CAPTURED_OUTPUT]
 
 
 def _progress(total: int, enabled: bool) -> Any:

@@ -15,7 +15,3 @@ class UserError(Exception):
 
 class MissingFile(UserError, FileNotFoundError):
     """A file or folder the user named, or that a command needs, is not there."""
-
-
-class SettingError(UserError, ValueError):
-    """A setting file the course staff edit (e.g. ``autograder/points.json``) does not fit the homework."""

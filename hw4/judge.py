@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import cases as C
 from .catalogue import BY_NAME, combo_key, mistakes_for, variant_sets
 from .compare import compare
+from .questions import HOMEWORK, before
 
 AnswersOf = Callable[[tuple[str, ...], str], "dict | None"]
 
@@ -45,7 +45,7 @@ def explain(question: str, student: dict[str, dict], wrong: list[str], answers_o
     """Explain the ``wrong`` cases of ``question`` (``student``: answers by question; ``correct``: questions all right)."""
     mine = student.get(question, {})
     sets = variant_sets(question)
-    earlier = [m for q in C.QUESTIONS[: C.QUESTIONS.index(question)] if q not in correct for m in mistakes_for(q)
+    earlier = [m for q in before(question) if q not in correct for m in mistakes_for(q)
                if matches(student.get(q, {}), answers_of((m.name,), q), list(student.get(q, {})))]
     # Cheapest first (the grader runs each combination it tries); the catalogue's entries are told apart by a test,
     # so the order never changes the verdict.
@@ -53,7 +53,7 @@ def explain(question: str, student: dict[str, dict], wrong: list[str], answers_o
         for mistake in earlier:
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, f"Right, given the mistake already counted in "
-                                               f"{C.TITLES[mistake.question]} ({mistake.name}): full credit here.", True)
+                                               f"{HOMEWORK[mistake.question].title} ({mistake.name}): full credit here.", True)
         for mistake in mistakes_for(question):
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, mistake.feedback, False)

@@ -13,14 +13,16 @@ import re
 import sys
 from pathlib import Path
 
-from . import cases as C
 from .answers import generate
+from .answers_file import Answers
 from .files import ANSWERS, NOTEBOOK, SCRIPT
 from .model import EMBEDDED, load_model
+from .questions import GRADED, HOMEWORK
 from .safe_pickle import dump_answers
 from .submission import SubmissionError, import_submission, summary
 
 SEARCH_DIRS = (".", "notebooks")
+FUNCTIONS = tuple(q.function for q in HOMEWORK.values())
 
 
 def find_submission(submission: str | Path) -> Path:
@@ -53,24 +55,24 @@ def provided_globals(model, model_config: dict, model_name: str) -> dict:
             "device": "cpu"}
 
 
-def explain_skipped_names(answers: dict, skipped: list[str]) -> None:
+def explain_skipped_names(answers: Answers, skipped: list[str]) -> None:
     """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = rate_of(model)``)."""
-    for entry in answers["questions"].values():
-        for case, error in entry["errors"].items():
+    for entry in answers.questions.values():
+        for case, error in entry.errors.items():
             match = re.match(r"NameError: name '(\w+)' is not defined", error)
             if match and any(re.search(rf"\b{match.group(1)}\s*=", line) for line in skipped):
-                entry["errors"][case] = (f"{error} - the top-level line that sets {match.group(1)} loads or runs "
+                entry.errors[case] = (f"{error} - the top-level line that sets {match.group(1)} loads or runs "
                                          f"something, so the runner skipped it: compute it inside the function")
 
 
-def results_summary(answers: dict) -> str:
+def results_summary(answers: Answers) -> str:
     """One line per question: how many cases produced an answer, and the first error if any."""
     lines = []
-    for question, entry in answers["questions"].items():
-        total = len(entry["answers"]) + len(entry["errors"])
-        line = f"{C.TITLES[question]}: {len(entry['answers'])}/{total} cases answered"
-        if entry["errors"]:
-            line += f" - {next(iter(entry['errors'].values()))}"
+    for question, entry in answers.questions.items():
+        total = len(entry.answers) + len(entry.errors)
+        line = f"{HOMEWORK[question].title}: {len(entry.answers)}/{total} cases answered"
+        if entry.errors:
+            line += f" - {next(iter(entry.errors.values()))}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -82,7 +84,7 @@ def write_answers(
     time_limit_s: float | None = None,
     progress: bool = True,
     quiet: bool = False,
-) -> dict:
+) -> Answers:
     """Import ``submission``, answer every graded case with ``model``, and write ``output``.
 
     A notebook (given, or found where its ``.py`` was asked for) is first converted to the ``.py`` beside it,
@@ -100,19 +102,19 @@ def write_answers(
     report = import_submission(path, extra_globals=provided_globals(loaded, config, model))
     if not quiet:
         print(summary(report))
-    if not any(callable(getattr(report.module, name, None)) for name in C.FUNCTIONS.values()):
-        print(f"Warning: {path.name} defines none of the homework functions ({', '.join(C.FUNCTIONS.values())}): "
+    if not any(callable(getattr(report.module, name, None)) for name in FUNCTIONS):
+        print(f"Warning: {path.name} defines none of the homework functions ({', '.join(FUNCTIONS)}): "
               f"is it the converted notebook? Every case will fail.", file=sys.stderr)
-    answers = generate(report.module, loaded, C.GRADED, time_limit_s=time_limit_s, progress=progress)
+    answers = generate(report.module, loaded, GRADED, time_limit_s=time_limit_s, progress=progress)
     explain_skipped_names(answers, report.skipped)
-    dump_answers(answers, output)
+    dump_answers(answers.to_dict(), output)
     if not quiet:
         print(results_summary(answers))
         print(f"Upload these two files to Gradescope:\n  {output.resolve()}\n  {path}")
     return answers
 
 
-def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> dict | None:
+def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> Answers | None:
     """The notebook's last cell: convert the notebook and write ``homework4.pkl`` beside it (one sentence on failure)."""
     from .safe_pickle import AnswerFileError
 

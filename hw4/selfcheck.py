@@ -5,8 +5,8 @@ accepted variants, the same cascade (a mistake in ``to_d``/``simple_sample`` cou
 Q1 only) and the same catalogue names. What the solutions and every catalogue entry
 answer on these cases ships as arrays in ``hw4/data/selfcheck.pkl`` (written by
 ``hw4 build-notebooks``; a test proves they are up to date). The lecture lab's functions are
-checked by the same code against ``hw4/data/lab_selfcheck.pkl`` (cases ``hw4.cases.LAB_CHECK``; the lab
-has no catalogue, so a wrong answer gets the function's hint). Checks always use the embedded model on the
+checked by the same code against ``hw4/data/lab_selfcheck.pkl`` (records ``hw4.questions.LAB``; the lab
+has no catalogue, so a wrong answer gets the question's hint). Checks always use the embedded model on the
 CPU, so they take seconds whichever model the notebook samples with.
 """
 
@@ -17,14 +17,14 @@ from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import cases as C
+from .answers_file import Answers, QuestionAnswers, parse_answers, read_answers
 from .catalogue import BY_NAME, combo_key
 from .compare import TOLERANCE, compare
 from .judge import explain
+from .questions import HOMEWORK, LAB_CHECK, SELF_CHECK, before, by_function, every, find
 from .safe_pickle import load_answers
 
 EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "selfcheck.pkl"
-QUESTION_OF = {fn: q for q, fn in C.ALL_FUNCTIONS.items()}
 UNKNOWN = "Not a mistake the course has catalogued: see the hints under the question."
 
 
@@ -36,14 +36,23 @@ def _embedded_model():
 
 
 @cache
-def expected_answers() -> dict:
-    """The shipped self-check data: the solutions' answers (the homework's and the lab's), and under
-    ``catalogue`` each catalogue combination's."""
+def _shipped() -> tuple[Answers, dict[str, dict[str, dict]]]:
     from .lab_checks import EXPECTED_FILE as LAB_EXPECTED_FILE
 
-    expected = load_answers(EXPECTED_FILE)
-    expected["questions"].update(load_answers(LAB_EXPECTED_FILE)["questions"])
-    return expected
+    data = load_answers(EXPECTED_FILE)
+    expected = parse_answers(data)
+    expected.questions.update(read_answers(LAB_EXPECTED_FILE).questions)
+    return expected, data.get("catalogue", {})
+
+
+def expected_answers() -> Answers:
+    """The shipped self-check data: the solutions' answers (the homework's and the lab's)."""
+    return _shipped()[0]
+
+
+def stored_catalogue() -> dict[str, dict[str, dict]]:
+    """The shipped self-check data's ``catalogue``: answers by combination key, then question, then case."""
+    return _shipped()[1]
 
 
 def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
@@ -52,21 +61,21 @@ def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
     The data stores a combination only where it differs from its entries of ``question`` alone, which in
     turn are stored only where they differ from the solutions.
     """
-    stored = expected_answers().get("catalogue", {})
+    stored = stored_catalogue()
     own = tuple(n for n in names if BY_NAME[n].question == question)
     for key in (combo_key(names), combo_key(own)):
         if question in stored.get(key, {}):
             return stored[key][question]
-    return expected_answers()["questions"][question]["answers"]
+    return expected_answers().questions[question].answers
 
 
 def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> SimpleNamespace:
     """The given functions plus, for the cascade rule, the earlier questions' functions from the same namespace."""
     given = {fn.__name__: fn for fn in functions}
-    last = max(C.QUESTIONS.index(q) for q in questions)
+    last = max(questions, key=list(HOMEWORK).index)
     found = dict(given)
-    for question in C.QUESTIONS[:last]:
-        name = C.FUNCTIONS[question]
+    for question in before(last):
+        name = HOMEWORK[question].function
         for fn in functions:
             other = getattr(fn, "__globals__", {}).get(name)
             if name not in found and callable(other):
@@ -76,15 +85,16 @@ def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...])
 
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     """Check notebook functions on the self-check cases; one ``(message, passed)`` per question."""
-    questions = tuple(QUESTION_OF[fn.__name__] for fn in functions if getattr(fn, "__name__", None) in QUESTION_OF)
+    found = (by_function(getattr(fn, "__name__", None)) for fn in functions)
+    questions = tuple(q.key for q in found if q is not None)
     if not questions:
-        names = ", ".join(C.ALL_FUNCTIONS.values())
+        names = ", ".join(q.function for q in every())
         raise ValueError(f"check() takes the notebook's functions themselves ({names}).")
     verdicts = {}
-    homework = tuple(q for q in questions if q in C.QUESTIONS)
+    homework = tuple(q for q in questions if q in HOMEWORK)
     if homework:
         verdicts.update(_homework_verdicts(functions, homework))
-    lab = tuple(q for q in questions if q not in C.QUESTIONS)
+    lab = tuple(q for q in questions if q not in HOMEWORK)
     if lab:
         verdicts.update(_lab_verdicts(functions, lab))
     return [verdicts[q] for q in questions]
@@ -94,28 +104,27 @@ def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ..
     from .answers import generate
 
     implementation = _implementation(functions, questions)
-    ran = tuple(q for q in C.QUESTIONS if C.FUNCTIONS[q] in vars(implementation))
-    answers = generate(implementation, _embedded_model(), C.SELF_CHECK, questions=ran, progress=False)["questions"]
-    expected = expected_answers()["questions"]
-    results = {q: _results(answers[q], expected[q]["answers"]) for q in ran}
+    ran = tuple(key for key, q in HOMEWORK.items() if q.function in vars(implementation))
+    answers = generate(implementation, _embedded_model(), SELF_CHECK, questions=ran, progress=False).questions
+    expected = expected_answers().questions
+    results = {q: _results(answers[q], expected[q].answers) for q in ran}
     correct = frozenset(q for q, rs in results.items() if all(passed for _, passed, _ in rs))
-    student = {q: answers[q]["answers"] for q in ran}
-    return {q: _verdict(q, answers[q]["errors"], results[q], student, correct) for q in questions}
+    student = {q: answers[q].answers for q in ran}
+    return {q: _verdict(q, answers[q].errors, results[q], student, correct) for q in questions}
 
 
 def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
     from .answers import generate
-    from .lab_checks import HINTS
 
     implementation = SimpleNamespace(**{fn.__name__: fn for fn in functions})
-    answers = generate(implementation, _embedded_model(), C.LAB_CHECK, questions=questions,
-                       progress=False)["questions"]
-    expected = expected_answers()["questions"]
+    answers = generate(implementation, _embedded_model(), LAB_CHECK, questions=questions,
+                       progress=False).questions
+    expected = expected_answers().questions
     verdicts = {}
     for q in questions:
-        results = _results(answers[q], expected[q]["answers"])
-        verdict = _verdict(q, answers[q]["errors"], results, {}, frozenset())
-        verdicts[q] = (verdict[0].replace(UNKNOWN, f"Hint: {HINTS[q]}"), verdict[1])
+        results = _results(answers[q], expected[q].answers)
+        verdict = _verdict(q, answers[q].errors, results, {}, frozenset())
+        verdicts[q] = (verdict[0].replace(UNKNOWN, f"Hint: {find(q).hint}"), verdict[1])
     return verdicts
 
 
@@ -125,20 +134,20 @@ def check(*functions: Callable) -> None:
         print(message)
 
 
-def _results(got: dict, expected: dict) -> list[tuple[str, bool, object]]:
+def _results(got: QuestionAnswers, expected: dict) -> list[tuple[str, bool, object]]:
     """``(case, passed, verdict or error)`` per case, as the grader compares them."""
     out = []
     for name, value in expected.items():
-        if name in got["errors"]:
-            out.append((name, False, got["errors"][name]))
+        if name in got.errors:
+            out.append((name, False, got.errors[name]))
         else:
-            verdict = compare(got["answers"].get(name), value)
+            verdict = compare(got.answers.get(name), value)
             out.append((name, verdict.passed, verdict))
     return out
 
 
 def _verdict(question: str, errors: dict, results: list, student: dict, correct: frozenset) -> tuple[str, bool]:
-    title, total = C.ALL_TITLES[question], len(results)
+    title, total = find(question).title, len(results)
     if any(e.startswith("not implemented") for e in errors.values()):
         return f"TODO  {title}: not implemented yet.", False
     if errors:

@@ -151,22 +151,22 @@ def selfcheck_answers() -> dict:
     to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing.
     """
     from hw4.answers import generate
-    from hw4.cases import QUESTIONS, SELF_CHECK
     from hw4.catalogue import BY_NAME, combo_key, combos_for
     from hw4.model import load_model
+    from hw4.questions import HOMEWORK, SELF_CHECK, before
 
     from . import fresh_solutions
     from .variants import implementation
 
     model, _ = load_model("embedded")
-    data = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+    data = generate(fresh_solutions(), model, SELF_CHECK, progress=False).to_dict()
     catalogue: dict[str, dict] = {}
-    for index, question in enumerate(QUESTIONS):
+    for question in HOMEWORK:
         own = lambda combo, q=question: tuple(n for n in combo if BY_NAME[n].question == q)  # noqa: E731
         # The question's own combinations first: an earlier mistake that changes nothing here falls back to them.
-        for combo in sorted(combos_for(question, QUESTIONS[:index]), key=lambda c: own(c) != c):
+        for combo in sorted(combos_for(question, before(question)), key=lambda c: own(c) != c):
             found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
-            answers = found["questions"][question]["answers"]
+            answers = found.questions[question].answers
             fallback = catalogue.get(combo_key(own(combo)), {}).get(question, data["questions"][question]["answers"])
             if not _same_arrays(answers, fallback):
                 catalogue.setdefault(combo_key(combo), {})[question] = answers
@@ -177,11 +177,11 @@ def selfcheck_answers() -> dict:
 def lab_selfcheck_answers() -> dict:
     """The lab's self-check cases answered by its solutions (they need no model; ``generate`` gets the embedded one)."""
     from hw4.answers import generate
-    from hw4.cases import LAB_CHECK
     from hw4.model import load_model
+    from hw4.questions import LAB_CHECK
 
     model, _ = load_model("embedded")
-    return generate(fresh_module(LAB_SOLUTIONS_SOURCE, "lab_solutions"), model, LAB_CHECK, progress=False)
+    return generate(fresh_module(LAB_SOLUTIONS_SOURCE, "lab_solutions"), model, LAB_CHECK, progress=False).to_dict()
 
 
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:

@@ -16,8 +16,8 @@ import torch
 from k_diffusion.sampling import sample_euler
 from k_diffusion.utils import append_dims
 
-from hw4 import cases as C
 from hw4.catalogue import BY_NAME
+from hw4.questions import HOMEWORK
 
 from . import fresh_solutions
 
@@ -146,7 +146,7 @@ def implementation(names: tuple[str, ...]) -> types.ModuleType:
     module = fresh_solutions()
     knobs: dict[str, dict] = {}
     for name in names:
-        function = C.FUNCTIONS[BY_NAME[name].question]
+        function = HOMEWORK[BY_NAME[name].question].function
         knobs.setdefault(function, {}).update(KNOBS[name])
     for function, turned in knobs.items():
         setattr(module, function, FAMILIES[function](module, **turned))

@@ -11,59 +11,60 @@ import torch
 from k_diffusion.sampling import sample_euler
 
 from autograder.mistakes import fresh_solutions
-from hw4 import cases as C
+from hw4 import questions as Q
 from hw4.answers import bind_globals, generate
+from hw4.cases import CaseSet
 from hw4.sampling import setup_sampling
 
 
 def _same(a: dict, b: dict, question: str) -> bool:
-    qa, qb = a["questions"][question], b["questions"][question]
-    return qa["answers"].keys() == qb["answers"].keys() and all(
-        np.array_equal(qa["answers"][k], qb["answers"][k]) for k in qa["answers"])
+    qa, qb = a.questions[question], b.questions[question]
+    return qa.answers.keys() == qb.answers.keys() and all(
+        np.array_equal(qa.answers[k], qb.answers[k]) for k in qa.answers)
 
 
 def test_solutions_answer_every_case(solution_answers):
-    for question in C.QUESTIONS:
-        entry = solution_answers["questions"][question]
-        assert not entry["errors"], entry["errors"]
-        assert set(entry["answers"]) == {c.name for c in C.GRADED[question]}
-        for value in entry["answers"].values():
+    for question in tuple(Q.HOMEWORK):
+        entry = solution_answers.questions[question]
+        assert not entry.errors, entry.errors
+        assert set(entry.answers) == {c.name for c in Q.GRADED[question]}
+        for value in entry.answers.values():
             assert value.dtype == np.float32 and np.isfinite(value).all()
 
 
 def test_simple_sample_equals_k_diffusion_sample_euler(model, solution_answers):
-    for case in C.GRADED["q1_sample"]:
+    for case in Q.GRADED["q1_sample"]:
         denoiser, x, sigmas, extra_args = setup_sampling(model, case.prompt, case.seed, case.steps, case.cfg_scale)
         torch.set_num_threads(1)
         expected = sample_euler(denoiser, x, sigmas, extra_args=extra_args, disable=True)
-        np.testing.assert_array_equal(solution_answers["questions"]["q1_sample"]["answers"][case.name], expected.numpy())
+        np.testing.assert_array_equal(solution_answers.questions["q1_sample"].answers[case.name], expected.numpy())
 
 
 def test_cases_are_distinct_and_cover_the_spec():
-    assert all(len(C.GRADED[q]) >= 6 for q in C.QUESTIONS if q != "q1_to_d")
-    prompts = [c.prompt for c in C.GRADED["q1_sample"]]
+    assert all(len(Q.GRADED[q]) >= 6 for q in tuple(Q.HOMEWORK) if q != "q1_to_d")
+    prompts = [c.prompt for c in Q.GRADED["q1_sample"]]
     assert len(set(prompts)) == len(prompts)
     rate = 44100 / 2048
-    truncation_differs = [c for c in C.GRADED["q2_mask"]
+    truncation_differs = [c for c in Q.GRADED["q2_mask"]
                           if int(c.start_s * rate) != round(c.start_s * rate) or int(c.end_s * rate) != round(c.end_s * rate)]
     assert len(truncation_differs) >= 3
-    windows = {(c.paint_start, c.paint_end) for c in C.GRADED["q4_variable_inpaint"]}
+    windows = {(c.paint_start, c.paint_end) for c in Q.GRADED["q4_variable_inpaint"]}
     assert (None, None) in windows and len(windows) == 6
-    assert {0.0, 1.0} <= {c.strength for c in C.GRADED["q5_style_transfer"]}
+    assert {0.0, 1.0} <= {c.strength for c in Q.GRADED["q5_style_transfer"]}
 
 
 def test_style_transfer_strength_one_returns_the_reference(model, solution_answers):
     from hw4.clips import clip_latent
 
-    case = next(c for c in C.GRADED["q5_style_transfer"] if c.strength == 1.0)
-    np.testing.assert_array_equal(solution_answers["questions"]["q5_style_transfer"]["answers"][case.name],
+    case = next(c for c in Q.GRADED["q5_style_transfer"] if c.strength == 1.0)
+    np.testing.assert_array_equal(solution_answers.questions["q5_style_transfer"].answers[case.name],
                                   clip_latent(model, case.clip).numpy())
 
 
 def test_variable_inpaint_defaults_equal_inpaint(model):
     solutions = fresh_solutions()
     solutions.model, solutions.SAMPLE_RATE = model, model.sample_rate
-    case = C.GRADED["q3_inpaint"][0]
+    case = Q.GRADED["q3_inpaint"][0]
     denoiser, x, sigmas, extra_args = setup_sampling(model, case.prompt, case.seed, 8)
     reference = torch.randn_like(x)
     mask = torch.zeros_like(x)
@@ -82,10 +83,10 @@ def test_generation_is_bit_identical_across_thread_counts_and_runs(model, soluti
         again = generate(fresh_solutions(), model, progress=False)
     finally:
         torch.set_num_threads(before)
-    assert all(_same(again, solution_answers, q) for q in C.QUESTIONS)
+    assert all(_same(again, solution_answers, q) for q in tuple(Q.HOMEWORK))
 
 
-SMALL = C.CaseSet({q: C.SELF_CHECK[q] for q in C.QUESTIONS})
+SMALL = CaseSet({q: Q.SELF_CHECK[q] for q in tuple(Q.HOMEWORK)})
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +106,8 @@ def test_one_failing_question_does_not_stop_the_others(model, small_reference):
         raise ValueError("boom")
 
     answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint), model, SMALL, progress=False)
-    assert "ValueError: boom" in answers["questions"]["q3_inpaint"]["errors"]["check"]
-    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS if q != "q3_inpaint")
+    assert "ValueError: boom" in answers.questions["q3_inpaint"].errors["check"]
+    assert all(_same(answers, small_reference, q) for q in tuple(Q.HOMEWORK) if q != "q3_inpaint")
 
 
 def test_unimplemented_functions_are_reported_as_such(model):
@@ -114,14 +115,14 @@ def test_unimplemented_functions_are_reported_as_such(model):
         raise NotImplementedError()
 
     answers = generate(_with(to_d=to_d), model, SMALL, questions=("q1_to_d",), progress=False)
-    assert answers["questions"]["q1_to_d"]["errors"]["check"].startswith("not implemented yet")
+    assert answers.questions["q1_to_d"].errors["check"].startswith("not implemented yet")
 
 
 def test_missing_function_is_named(model):
     module = fresh_solutions()
     del module.to_d
     answers = generate(module, model, SMALL, questions=("q1_to_d",), progress=False)
-    assert "to_d is not defined" in answers["questions"]["q1_to_d"]["errors"]["check"]
+    assert "to_d is not defined" in answers.questions["q1_to_d"].errors["check"]
 
 
 def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference):
@@ -131,8 +132,8 @@ def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference):
 
     answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL,
                        time_limit_s=0.5, progress=False)
-    assert "time limit" in answers["questions"]["q2_mask"]["errors"]["check_a"]
-    assert _same(answers, small_reference, "q5_style_transfer"), answers["questions"]["q5_style_transfer"]["errors"]
+    assert "time limit" in answers.questions["q2_mask"].errors["check_a"]
+    assert _same(answers, small_reference, "q5_style_transfer"), answers.questions["q5_style_transfer"].errors
 
 
 def test_misbehaving_code_cannot_change_other_answers(model, small_reference, tmp_path):
@@ -154,16 +155,33 @@ def test_misbehaving_code_cannot_change_other_answers(model, small_reference, tm
     cwd = os.getcwd()
     answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL, progress=False)
     assert os.getcwd() == cwd
-    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS)
-    assert len(answers["questions"]["q2_mask"]["output"]["check_a"]) <= 2000
+    assert all(_same(answers, small_reference, q) for q in tuple(Q.HOMEWORK))
+    assert len(answers.questions["q2_mask"].output["check_a"]) <= 2000
 
 
 def test_answers_hold_only_plain_data(solution_answers):
     from hw4.safe_pickle import validate_answers
 
-    validate_answers(solution_answers)
-    meta = solution_answers["meta"]
-    assert meta["cases_version"] == C.GRADED.version and meta["model_id"].startswith("embedded:")
+    validate_answers(solution_answers.to_dict())
+    meta = solution_answers.meta
+    assert meta.cases_version == Q.GRADED.version and meta.model_id.startswith("embedded:")
+
+
+def test_the_pickle_holds_the_nested_dict_it_always_held(solution_answers, tmp_path):
+    """Files written before ``Answers`` existed, and after, have one layout; parsing one gives the answers back."""
+    from hw4.answers_file import read_answers
+    from hw4.safe_pickle import dump_answers, load_answers
+
+    path = tmp_path / "homework4.pkl"
+    dump_answers(solution_answers.to_dict(), path)
+    raw = load_answers(path)
+    assert list(raw) == ["meta", "questions"] and raw["meta"]["format"] == "hw4-answers/1"
+    assert list(raw["meta"]) == ["format", "model_id", "cases_version", "created", "versions"]
+    assert all(list(entry) == ["answers", "errors", "output"] for entry in raw["questions"].values())
+    again = read_answers(path)
+    assert again.meta == solution_answers.meta and again.questions.keys() == solution_answers.questions.keys()
+    assert all(np.array_equal(again.questions[q].answers[name], value)
+               for q, entry in solution_answers.questions.items() for name, value in entry.answers.items())
 
 
 def _q2_that_meddles(model):
@@ -186,7 +204,7 @@ def _q2_that_meddles(model):
 def test_dtype_and_weight_changes_in_q2_leave_later_questions_intact(model, small_reference, isolate):
     answers = generate(_with(generate_inpainting_mask=_q2_that_meddles(model)), model, SMALL, progress=False,
                        isolate=isolate)
-    assert all(_same(answers, small_reference, q) for q in C.QUESTIONS)
+    assert all(_same(answers, small_reference, q) for q in tuple(Q.HOMEWORK))
     assert torch.get_default_dtype() == torch.float32 and torch.is_grad_enabled()
     assert not model.training
 
@@ -201,8 +219,8 @@ def test_a_function_that_exits_costs_only_its_question(model, small_reference):
 
     answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint,
                              generate_inpainting_mask=generate_inpainting_mask), model, SMALL, progress=False)
-    assert "simple_sample_inpaint ended the process" in answers["questions"]["q3_inpaint"]["errors"]["check"]
-    assert "called sys.exit()" in answers["questions"]["q2_mask"]["errors"]["check_a"]
+    assert "simple_sample_inpaint ended the process" in answers.questions["q3_inpaint"].errors["check"]
+    assert "called sys.exit()" in answers.questions["q2_mask"].errors["check_a"]
     assert all(_same(answers, small_reference, q) for q in ("q1_to_d", "q1_sample", "q4_variable_inpaint",
                                                             "q5_style_transfer"))
 
@@ -230,12 +248,12 @@ def test_a_retry_loop_that_catches_the_timeout_is_still_stopped(model, small_ref
 
     answers = generate(_with(simple_sample_inpaint=simple_sample_inpaint, generate_inpainting_mask=generate_inpainting_mask),
                        model, SMALL, progress=False)
-    error = answers["questions"]["q3_inpaint"]["errors"]["check"]
+    error = answers.questions["q3_inpaint"].errors["check"]
     assert "time limit" in error and "while True" in error  # the student's line
-    mask_errors = answers["questions"]["q2_mask"]["errors"]
+    mask_errors = answers.questions["q2_mask"].errors
     assert "kept running after it" in mask_errors["check_a"]
     assert all(e.startswith("skipped after case check_a") for name, e in mask_errors.items() if name != "check_a")
-    assert _same(answers, small_reference, "q5_style_transfer"), answers["questions"]["q5_style_transfer"]["errors"]
+    assert _same(answers, small_reference, "q5_style_transfer"), answers.questions["q5_style_transfer"].errors
 
 
 def test_an_unimplemented_dependency_is_named(model):
@@ -243,17 +261,17 @@ def test_an_unimplemented_dependency_is_named(model):
         raise NotImplementedError()
 
     answers = generate(_with(to_d=to_d), model, SMALL, questions=("q1_sample",), progress=False)
-    error = answers["questions"]["q1_sample"]["errors"]["check"]
+    error = answers.questions["q1_sample"].errors["check"]
     assert error.startswith("calls to_d, which is not implemented yet"), error
 
 
 def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_answers):
     """Native convolutions instead of oneDNN's sum in another order (measured here: up to 6e-7 apart): still 100."""
-    from autograder.grade import grade, load_points
+    from autograder.grade import grade
 
     with torch.backends.mkldnn.flags(enabled=False):
         other = generate(fresh_solutions(), model, progress=False)
-    report = grade(other, solution_answers, load_points())
+    report = grade(other, solution_answers)
     assert report.total == report.max_total
 
 
@@ -263,7 +281,7 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     import sys
     from pathlib import Path
 
-    from hw4.safe_pickle import load_answers
+    from hw4.answers_file import read_answers
 
     solution = (Path(__file__).resolve().parents[1] / "solutions" / "homework4.py").read_text()
     submission = tmp_path / "homework4_stub.py"
@@ -272,16 +290,16 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     loop = text.splitlines().index("    while True:") + 1
     subprocess.run([sys.executable, "-m", "hw4", "answers", str(submission), "-o", str(tmp_path / "homework4.pkl"),
                     "--quiet"], check=True, cwd=tmp_path, timeout=300)
-    answers = load_answers(tmp_path / "homework4.pkl")
-    errors = answers["questions"]["q4_variable_inpaint"]["errors"]
+    answers = read_answers(tmp_path / "homework4.pkl")
+    errors = answers.questions["q4_variable_inpaint"].errors
     first, *rest = errors.values()
-    assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(C.GRADED["q4_variable_inpaint"])
+    assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(Q.GRADED["q4_variable_inpaint"])
     limit = float(first.split("the ")[1].split(" s ")[0])
     assert limit < 60  # derived from the reference's time, not a fixed 120 s
     assert all(e.startswith("skipped after case") for e in rest)
-    for question in C.QUESTIONS:
+    for question in tuple(Q.HOMEWORK):
         if question != "q4_variable_inpaint":
-            assert not answers["questions"][question]["errors"], question
+            assert not answers.questions[question].errors, question
 
 
 def test_cases_run_in_process_where_fork_is_unsafe(monkeypatch):
@@ -342,10 +360,10 @@ def test_questions_run_side_by_side_and_answer_as_if_one_after_another(model, sm
                            simple_sample_variable_inpaint=timed("simple_sample_variable_inpaint"))
     forked = generate(implementation, model, SMALL, progress=False, isolate=True)
     sequential = generate(fresh_solutions(), model, SMALL, progress=False, isolate=False)
-    assert all(_same(forked, sequential, q) and _same(forked, small_reference, q) for q in C.QUESTIONS)
+    assert all(_same(forked, sequential, q) and _same(forked, small_reference, q) for q in Q.HOMEWORK)
     spans = {}
     for q in ("q3_inpaint", "q4_variable_inpaint"):
-        (output,) = forked["questions"][q]["output"].values()
+        (output,) = forked.questions[q].output.values()
         start, end = (float(line.split()[1]) for line in output.split("\n") if line)
         spans[q] = (start, end)
     (a0, a1), (b0, b1) = spans.values()

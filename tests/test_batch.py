@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder import batch
-from hw4 import cases as C
+from hw4 import questions as Q
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "homework4.py"
@@ -66,7 +66,7 @@ def class_folder(solution_pickle, model, tmp_path_factory) -> dict:
     shutil.copy(SOLUTION, folder / "alice" / "homework4_stub.py")
     (folder / "bob" / "submission_9").mkdir(parents=True)  # a catalogued mistake, one folder deeper
     entry = next(e for e in CATALOG if e.name == "mask_inverted")
-    dump_answers(generate(entry.implementation(), model, progress=False), folder / "bob" / "submission_9" / "homework4.pkl")
+    dump_answers(generate(entry.implementation(), model, progress=False).to_dict(), folder / "bob" / "submission_9" / "homework4.pkl")
     (folder / "carol.pkl").write_bytes(data)  # a bare file: the student is its stem
     (folder / "dave").mkdir()
     (folder / "dave" / "homework4.pkl").write_bytes(b"")  # empty
@@ -96,14 +96,14 @@ def test_one_row_per_student_with_scores_and_statuses(first_run, class_folder):
     bob = rows["bob"]
     assert bob["status"] == "graded" and bob["max_total"] == "100" and bob["total"] == "85"
     assert bob["q2_mask"] == "0"  # only Q2 lost its points
-    assert all(bob[q] == rows["alice"][q] for q in C.QUESTIONS if q != "q2_mask")
+    assert all(bob[q] == rows["alice"][q] for q in tuple(Q.HOMEWORK) if q != "q2_mask")
     assert bob["message"].startswith("Q2 generate_inpainting_mask:") and "inverted" in bob["message"]
     assert " | " not in bob["message"]
     for broken, why in (("dave", "empty"), ("erin", "incomplete"), ("frank", "no homework4.pkl found"),
                         ("mallory", "refused")):
         row = rows[broken]
         assert row["status"] == "error" and row["total"] == "0", row
-        assert all(row[q] == "0" for q in C.QUESTIONS)
+        assert all(row[q] == "0" for q in tuple(Q.HOMEWORK))
         assert why in row["message"], row["message"]
     assert not class_folder["marker"].exists()  # the malicious pickle was refused, never executed
 
@@ -208,7 +208,7 @@ class ScriptedGrader:
             os._exit(3)
         if name.startswith("boom"):
             raise RuntimeError("the grader tripped")
-        return Report([QuestionResult(q, C.TITLES[q], 1.0, 1.0, "ok") for q in C.QUESTIONS])
+        return Report([QuestionResult(q, Q.HOMEWORK[q].title, 1.0, 1.0, "ok") for q in tuple(Q.HOMEWORK)])
 
 
 def scripted_grader(model_name: str) -> ScriptedGrader:

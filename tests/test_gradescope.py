@@ -98,7 +98,7 @@ def test_zip_layout(zip_path):
     names = set(infos)
     for required in ("setup.sh", "run_autograder", "pyproject.toml", "requirements-nodeps.txt", "README.md",
                      "hw4/__init__.py", "hw4/embedded/model.safetensors", "autograder/gradescope_run.py", "autograder/gradescope_zip.py",
-                     "autograder/points.json", "solutions/homework4.py", "constraints.txt", "gradescope.json"):
+                     "solutions/homework4.py", "constraints.txt", "gradescope.json"):
         assert required in names, required
     key = reference_key("embedded")
     assert f"cache/{key}/references.pkl" in names

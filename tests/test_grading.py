@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from autograder.diagnose import Diagnoser
-from autograder.grade import CannotGrade, format_table, grade, gradescope_results, load_points
+from autograder.grade import CannotGrade, format_table, grade, gradescope_results
 from autograder.mistakes import CATALOG, MISTAKES, VARIANTS
-from hw4 import cases as C
+from hw4 import questions as Q
 from hw4.answers import generate
+from hw4.answers_file import Answers, parse_answers
 from hw4.catalogue import variant_sets
 
-LATER = {"q1_to_d": C.QUESTIONS[1:], "q1_sample": C.QUESTIONS[2:]}
+LATER = {"q1_to_d": tuple(Q.HOMEWORK)[1:], "q1_sample": tuple(Q.HOMEWORK)[2:]}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def catalog_answers(model, solution_answers):
         questions = (entry.question, *[q for q in LATER.get(entry.question, ()) if q != "q2_mask"])
         answers = copy.deepcopy(solution_answers)
         fresh = generate(entry.implementation(), model, questions=questions, progress=False)
-        answers["questions"].update(fresh["questions"])
+        answers.questions.update(fresh.questions)
         result[entry.name] = answers
     return result
 
@@ -34,8 +35,8 @@ def catalog_answers(model, solution_answers):
 def diagnoser(model, catalog_answers):
     diagnoser = Diagnoser("test-not-cached", model=model)
     for entry in CATALOG:
-        for q in C.QUESTIONS:
-            diagnoser._answers[(entry.name, q)] = catalog_answers[entry.name]["questions"][q]["answers"]
+        for q in tuple(Q.HOMEWORK):
+            diagnoser._answers[(entry.name, q)] = catalog_answers[entry.name].questions[q].answers
     return diagnoser
 
 
@@ -44,7 +45,7 @@ def scores(report) -> dict[str, tuple[float, float]]:
 
 
 def test_points_add_up_to_100():
-    assert sum(load_points().values()) == 100
+    assert sum(q.points for q in Q.HOMEWORK.values()) == 100
 
 
 def test_the_solution_gets_full_marks(solution_answers):
@@ -79,16 +80,19 @@ def test_wrong_metadata_is_refused_in_words(solution_answers):
     for key, value, words in [("model_id", "sao:stabilityai/stable-audio-open-1.0", "model"),
                               ("cases_version", "0000", "graded cases"),
                               ("format", "hw4-answers/0", "another version")]:
-        answers = copy.deepcopy(solution_answers)
-        answers["meta"][key] = value
+        answers = solution_answers.to_dict()
+        answers["meta"] = {**answers["meta"], key: value}
         with pytest.raises(CannotGrade, match=words):
-            grade(answers, solution_answers)
-    with pytest.raises(CannotGrade, match="does not hold homework answers"):
-        grade([1, 2, 3], solution_answers)
+            grade(parse_answers(answers), solution_answers)
+    for words, raw in [("another version", {**solution_answers.to_dict(), "meta": "hw4-answers/1"}),
+                       ("does not hold homework answers", [1, 2, 3]),
+                       ("does not hold homework answers", {"meta": {}, "questions": [1]})]:
+        with pytest.raises(CannotGrade, match=words):
+            grade(parse_answers(raw), solution_answers)
 
 
 def test_broken_answers_are_graded_question_by_question(solution_answers):
-    answers = copy.deepcopy(solution_answers)
+    answers = copy.deepcopy(solution_answers.to_dict())  # what a file holds, before it is parsed
     q = answers["questions"]
     del q["q1_to_d"]
     q["q2_mask"]["answers"]["one_to_two"] = q["q2_mask"]["answers"]["one_to_two"][..., :10]
@@ -100,7 +104,7 @@ def test_broken_answers_are_graded_question_by_question(solution_answers):
     q["q5_style_transfer"]["errors"] = {"drums_to_bass": "RuntimeError: shapes do not match"}
     del q["q5_style_transfer"]["answers"]["drums_to_bass"]
     q["extra"] = {"answers": {}}
-    report = grade(answers, solution_answers)
+    report = grade(parse_answers(answers), solution_answers)
     by_q = {r.question: r for r in report.questions}
     reasons = {c.name: c.reason for r in report.questions for c in r.cases if not c.passed}
     assert by_q["q1_to_d"].score == 0 and "no answers" in by_q["q1_to_d"].feedback
@@ -111,11 +115,14 @@ def test_broken_answers_are_graded_question_by_question(solution_answers):
     assert "complex" in reasons["chord_to_guitar"] and "RuntimeError" in reasons["drums_to_bass"]
     assert any("extra" in n for n in report.notes)
     assert 0 < report.total < 100
+    q["q1_to_d"] = ["not", "a", "dict"]
+    feedback = grade(parse_answers(answers), solution_answers).questions[0].feedback
+    assert "The entry for Q1 to_d is a list, not a dict." in feedback
 
 
 def test_gradescope_results_follow_the_schema(solution_answers):
     results = gradescope_results(grade(solution_answers, solution_answers))
-    assert results["score"] == 100 and len(results["tests"]) == len(C.QUESTIONS)
+    assert results["score"] == 100 and len(results["tests"]) == len(tuple(Q.HOMEWORK))
     for test in results["tests"]:
         assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
     assert gradescope_results(None, "No homework4.pkl was submitted.")["score"] == 0
@@ -125,30 +132,30 @@ def test_the_same_pickle_always_gets_the_same_report(catalog_answers, solution_a
     from hw4.safe_pickle import dump_answers, load_answers
 
     path = tmp_path / "homework4.pkl"
-    dump_answers(catalog_answers["mask_rounded"], path)
-    first = grade(load_answers(path), solution_answers, diagnoser=diagnoser).to_dict()
-    assert grade(load_answers(path), solution_answers, diagnoser=diagnoser).to_dict() == first
+    dump_answers(catalog_answers["mask_rounded"].to_dict(), path)
+    first = grade(parse_answers(load_answers(path)), solution_answers, diagnoser=diagnoser).to_dict()
+    assert grade(parse_answers(load_answers(path)), solution_answers, diagnoser=diagnoser).to_dict() == first
 
 
 def test_feedback_names_the_mistake_and_a_crash_together(catalog_answers, solution_answers, diagnoser):
     answers = copy.deepcopy(catalog_answers["to_d_sign_flipped"])
-    entry = answers["questions"]["q1_to_d"]
-    del entry["answers"]["batch2"]
-    entry["errors"]["batch2"] = "RuntimeError: The size of tensor a (128) must match (line 3: return x / sigma)"
+    entry = answers.questions["q1_to_d"]
+    del entry.answers["batch2"]
+    entry.errors["batch2"] = "RuntimeError: The size of tensor a (128) must match (line 3: return x / sigma)"
     feedback = grade(answers, solution_answers, diagnoser=diagnoser).questions[0].feedback
     assert "sign flipped" in feedback and "case 'batch2': raised RuntimeError" in feedback
 
 
-def _with(answers: dict, model, names: tuple[str, ...], questions: tuple[str, ...]) -> dict:
+def _with(answers: Answers, model, names: tuple[str, ...], questions: tuple[str, ...]) -> Answers:
     """``answers`` with ``questions`` answered by the solutions with the catalogue entries ``names`` turned on."""
     from autograder.mistakes import implementation
 
     answers = copy.deepcopy(answers)
-    answers["questions"].update(generate(implementation(names), model, questions=questions, progress=False)["questions"])
+    answers.questions.update(generate(implementation(names), model, questions=questions, progress=False).questions)
     return answers
 
 
-@pytest.mark.parametrize("question,names", [(q, s) for q in C.QUESTIONS for s in variant_sets(q)[1:]])
+@pytest.mark.parametrize("question,names", [(q, s) for q in tuple(Q.HOMEWORK) for s in variant_sets(q)[1:]])
 def test_accepted_variants_compose(question, names, model, solution_answers, diagnoser):
     """Every combination of accepted variants (e.g. sample_euler and noise on every step in Q4) gets full marks."""
     report = grade(_with(solution_answers, model, names, (question,)), solution_answers, diagnoser=diagnoser)

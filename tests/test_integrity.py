@@ -96,7 +96,7 @@ def other_pickle(solution_pickle, model, tmp_path_factory) -> Path:
     entry = next(e for e in CATALOG if e.name == "mask_inverted")
     answers = load_answers(solution_pickle)
     answers["questions"]["q2_mask"] = generate(entry.implementation(), model, questions=("q2_mask",),
-                                               progress=False)["questions"]["q2_mask"]
+                                               progress=False).to_dict()["questions"]["q2_mask"]
     path = tmp_path_factory.mktemp("other") / "homework4.pkl"
     dump_answers(answers, path)
     return path
@@ -221,14 +221,16 @@ def test_broken_inputs_are_reported_without_a_rerun(tmp_path, solution_pickle):
 def test_mismatched_cases_compares_case_by_case():
     import numpy as np
 
+    from hw4.answers_file import Answers, parse_answers
+
     def answers(**cases):
-        return {"questions": {"q1_to_d": {"answers": cases, "errors": {}}}}
+        return parse_answers({"questions": {"q1_to_d": {"answers": cases, "errors": {}}}})
 
     a = np.ones((2, 3), dtype=np.float32)
     assert mismatched_cases(answers(x=a, y=a), answers(x=a * (1 + 1e-7), y=a)) == []
     assert mismatched_cases(answers(x=a, y=a), answers(x=a, y=a * 2)) == ["q1_to_d/y"]
     assert mismatched_cases(answers(x=a), answers(x=a, y=a)) == ["q1_to_d/y"]  # answered only in one
-    assert mismatched_cases(answers(x=a), {"not": "answers"}) == ["q1_to_d/x"]
+    assert mismatched_cases(answers(x=a), Answers()) == ["q1_to_d/x"]  # a file that holds no answers
 
 
 def test_what_the_code_printed_reaches_the_note_short_and_escaped():

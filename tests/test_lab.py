@@ -12,7 +12,7 @@ import pytest
 import torch
 from test_notebooks import execute, text_output
 
-from hw4 import cases as C
+from hw4 import questions as Q
 from hw4.colab import colab_url, setup_cell_source
 from hw4.selfcheck import run_checks
 from solutions.build import LAB_SOLUTIONS_SOURCE, LAB_STUB, LAB_TEMPLATE, function_sources, source_notebook
@@ -43,10 +43,10 @@ def test_lab_stub_holds_no_solution_code():
     assert len(solution_lines()) >= 6
     for line in solution_lines():
         assert line not in code, line
-    assert code.count("raise NotImplementedError()") == len(C.LAB_FUNCTIONS) == 6
-    for name in C.LAB_FUNCTIONS.values():
+    assert code.count("raise NotImplementedError()") == len(Q.LAB) == 6
+    for name in (q.function for q in Q.LAB.values()):
         assert f"def {name}(" in code and f"check({name})" in code, name
-    assert set(function_sources(LAB_SOLUTIONS_SOURCE)) == set(C.LAB_FUNCTIONS.values())
+    assert set(function_sources(LAB_SOLUTIONS_SOURCE)) == {q.function for q in Q.LAB.values()}
 
 
 def test_lab_opens_from_its_badge_and_sets_itself_up():
@@ -58,7 +58,7 @@ def test_lab_opens_from_its_badge_and_sets_itself_up():
 
 
 def test_lab_questions_are_never_graded():
-    assert set(C.LAB_QUESTIONS).isdisjoint(C.QUESTIONS) and set(C.LAB_QUESTIONS) == set(C.LAB_CHECK.cases)
+    assert set(Q.LAB).isdisjoint(tuple(Q.HOMEWORK)) and set(Q.LAB) == set(Q.LAB_CHECK.cases)
 
 
 def _lab_solutions() -> types.ModuleType:
@@ -69,7 +69,7 @@ def _lab_solutions() -> types.ModuleType:
 
 def test_lab_checks_pass_the_solutions_and_name_a_wrong_one():
     lab = _lab_solutions()
-    results = run_checks(*(getattr(lab, name) for name in C.LAB_FUNCTIONS.values()))
+    results = run_checks(*(getattr(lab, name) for name in (q.function for q in Q.LAB.values())))
     assert len(results) == 6 and all(passed and message.startswith("PASS") for message, passed in results), results
 
     def corrupt_vp(x0, noise, sigma):  # the flow-matching weight where the square root belongs

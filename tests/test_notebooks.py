@@ -212,9 +212,9 @@ def test_runner_notebook_writes_the_pickle_from_a_converted_notebook(tmp_path, s
     shutil.copy(RUNNER, tmp_path / "runner.ipynb")
     execute(nbformat.read(tmp_path / "runner.ipynb", as_version=4), tmp_path)
     answers = load_answers(tmp_path / "homework4.pkl")
-    for question, entry in solution_answers["questions"].items():
-        assert answers["questions"][question]["answers"].keys() == entry["answers"].keys()
-        for name, value in entry["answers"].items():
+    for question, entry in solution_answers.questions.items():
+        assert answers["questions"][question]["answers"].keys() == entry.answers.keys()
+        for name, value in entry.answers.items():
             assert (answers["questions"][question]["answers"][name] == value).all()
 
 

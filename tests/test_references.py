@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from autograder import references as R
-from hw4 import cases as C
+from hw4 import questions as Q
+from hw4.cases import CaseSet
 
 
 def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
@@ -21,7 +22,7 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "SOLUTIONS_FILE", copy)
     assert R.reference_key() != base
     monkeypatch.undo()
-    fewer = C.CaseSet({q: C.GRADED[q][:2] for q in C.QUESTIONS})
+    fewer = CaseSet({q: Q.GRADED[q][:2] for q in tuple(Q.HOMEWORK)})
     assert R.reference_key(cases=fewer) != base
     assert R.reference_key("sao") != base
     monkeypatch.setattr(R, "_library_versions", lambda: "torch=0.0")
@@ -57,10 +58,10 @@ def test_cache_is_built_once_then_read_without_the_model(tmp_path, monkeypatch, 
     monkeypatch.setattr("hw4.model.load_model", no_model)
     monkeypatch.setattr(R, "build_references", no_model)
     again = R.load_references()
-    for q in C.QUESTIONS:
-        for name, value in solution_answers["questions"][q]["answers"].items():
-            assert np.array_equal(built["questions"][q]["answers"][name], value)
-            assert np.array_equal(again["questions"][q]["answers"][name], value)
+    for q in tuple(Q.HOMEWORK):
+        for name, value in solution_answers.questions[q].answers.items():
+            assert np.array_equal(built.questions[q].answers[name], value)
+            assert np.array_equal(again.questions[q].answers[name], value)
 
 
 def test_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, model):
@@ -69,7 +70,7 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, model):
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x80\x04garbage")
     rebuilt = R.load_references(model=model)
-    assert set(rebuilt["questions"]) == set(C.QUESTIONS)
+    assert set(rebuilt.questions) == set(tuple(Q.HOMEWORK))
     assert R.cached("references", R.reference_key()) is not None
 
 
@@ -86,7 +87,7 @@ def test_a_poisoned_cache_is_detected_and_rebuilt(tmp_path, monkeypatch, model, 
     dump_answers(poisoned, path)
     with pytest.warns(UserWarning, match="do not match their checksum"):
         again = R.load_references(model=model)
-    for q in C.QUESTIONS:
-        for name, value in solution_answers["questions"][q]["answers"].items():
-            assert np.array_equal(again["questions"][q]["answers"][name], value)
+    for q in tuple(Q.HOMEWORK):
+        for name, value in solution_answers.questions[q].answers.items():
+            assert np.array_equal(again.questions[q].answers[name], value)
     assert R.cached("references", R.reference_key()) is not None  # rebuilt with a fresh checksum

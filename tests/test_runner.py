@@ -28,10 +28,10 @@ def test_partial_submission_gets_a_pickle_and_a_hint_about_skipped_names(tmp_pat
     answers = write_answers(submission, tmp_path / "homework4.pkl", progress=False)
     out = capsys.readouterr().out
     assert "load_model" in out and "skipped" in out
-    assert load_answers(tmp_path / "homework4.pkl")["questions"].keys() == answers["questions"].keys()
-    error = next(iter(answers["questions"]["q2_mask"]["errors"].values()))
+    assert load_answers(tmp_path / "homework4.pkl")["questions"].keys() == answers.questions.keys()
+    error = next(iter(answers.questions["q2_mask"].errors.values()))
     assert "FRAMES_PER_SECOND" in error and "compute it inside the function" in error
-    assert "to_d is not defined" in next(iter(answers["questions"]["q1_to_d"]["errors"].values()))
+    assert "to_d is not defined" in next(iter(answers.questions["q1_to_d"].errors.values()))
     assert f"Upload these two files to Gradescope:\n  {(tmp_path / 'homework4.pkl').resolve()}\n  {submission.resolve()}" in out
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from autograder.mistakes import CATALOG, MISTAKES, implementation
-from hw4 import cases as C
+from hw4 import questions as Q
 from hw4.catalogue import variant_sets
 from hw4.selfcheck import UNKNOWN, check, run_checks
 
@@ -25,7 +25,7 @@ def bound(model):
 
 def verdict(module, question: str) -> tuple[str, bool]:
     """``check()`` of the module's function for ``question``, seeing the module's other functions as a notebook would."""
-    fn = getattr(module, C.FUNCTIONS[question])
+    fn = getattr(module, Q.HOMEWORK[question].function)
     namespace = {**fn.__globals__, **vars(module)}  # a catalogue function's own globals are autograder.mistakes'
     in_notebook = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
     [result] = run_checks(in_notebook)
@@ -34,9 +34,9 @@ def verdict(module, question: str) -> tuple[str, bool]:
 
 def test_correct_functions_pass(bound, capsys):
     solutions = bound()
-    check(*(getattr(solutions, C.FUNCTIONS[q]) for q in C.QUESTIONS))
+    check(*(getattr(solutions, Q.HOMEWORK[q].function) for q in tuple(Q.HOMEWORK)))
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(C.QUESTIONS) and all(line.startswith("PASS") and "relative error" in line for line in lines)
+    assert len(lines) == len(tuple(Q.HOMEWORK)) and all(line.startswith("PASS") and "relative error" in line for line in lines)
 
 
 @pytest.mark.parametrize("entry", MISTAKES, ids=lambda e: e.name)
@@ -46,7 +46,7 @@ def test_every_catalogued_mistake_fails_and_is_named(entry, bound):
     assert f"Likely mistake ({entry.name}): {entry.feedback}" in message
 
 
-@pytest.mark.parametrize("question", [q for q in C.QUESTIONS if len(variant_sets(q)) > 1])
+@pytest.mark.parametrize("question", [q for q in tuple(Q.HOMEWORK) if len(variant_sets(q)) > 1])
 def test_accepted_variants_pass_alone_and_combined(question, bound):
     for names in variant_sets(question)[1:]:
         message, passed = verdict(bound(*names), question)
@@ -66,7 +66,7 @@ def test_an_earlier_mistake_counts_once_like_the_grader(entry, bound):
     for question in ("q3_inpaint", "q4_variable_inpaint", "q5_style_transfer"):
         for names in variant_sets(question):
             message, passed = verdict(bound(entry.name, *names), question)
-            counted = f"already counted in {C.TITLES[entry.question]} ({entry.name})" in message
+            counted = f"already counted in {Q.HOMEWORK[entry.question].title} ({entry.name})" in message
             # k-diffusion's Euler step does not call the student's to_d/simple_sample: then only the variant shows.
             assert passed and (counted or (names and "Accepted" in message)), (names, message)
             assert counted or names, message
@@ -74,9 +74,9 @@ def test_an_earlier_mistake_counts_once_like_the_grader(entry, bound):
 
 def test_the_catalogue_is_covered_by_the_self_check_data():
     """Every entry changes its own question's self-check answers (else check() could not tell it apart)."""
-    from hw4.selfcheck import expected_answers
+    from hw4.selfcheck import stored_catalogue
 
-    stored = expected_answers()["catalogue"]
+    stored = stored_catalogue()
     assert all(e.question in stored.get(e.name, {}) for e in CATALOG)
 
 

@@ -88,7 +88,7 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
     wheel = zipfile.ZipFile(next(tmp_path.glob("*.whl")))
     names = set(wheel.namelist())
     for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
-                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "autograder/points.json"):
+                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl"):
         assert needed in names
     # The installed `hw4` command finds the staff commands through this entry point.
     entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()

@@ -1,0 +1,62 @@
+"""The question records: one record per question is all the runner, grader and self-checks need."""
+
+from __future__ import annotations
+
+import ast
+
+from autograder.grade import format_table, grade
+from autograder.mistakes import fresh_solutions
+from hw4 import questions as Q
+from hw4.answers import generate
+from hw4.cases import CaseSet, ToDCase
+from solutions.build import LAB_SOLUTIONS_SOURCE, SOLUTIONS_SOURCE
+
+
+def _functions(path) -> set[str]:
+    return {node.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
+
+
+def test_registries_hold_every_fact_once():
+    questions = Q.every()
+    assert len({q.key for q in questions}) == len(questions)
+    assert len({q.function for q in questions}) == len(questions)
+    assert sum(q.points for q in Q.HOMEWORK.values()) == 100
+    assert all(q.points == 0 and q.hint and q.self_check and not q.graded for q in Q.LAB.values())
+    homework = _functions(SOLUTIONS_SOURCE)
+    for q in Q.HOMEWORK.values():
+        assert q.graded and q.self_check and q.points > 0 and q.function in homework, q.key
+        assert len({c.name for c in q.graded}) == len(q.graded), q.key
+    assert {q.function for q in Q.LAB.values()} <= _functions(LAB_SOLUTIONS_SOURCE)
+    assert Q.find("q3_inpaint").title == "Q3 simple_sample_inpaint" and Q.find("lab_cfg").function == "cfg_combine"
+    assert Q.by_function("to_d").key == "q1_to_d" and Q.by_function("print") is None
+
+
+def test_the_graded_cases_keep_their_fingerprint():
+    """Answers files written before the records existed must still grade: the cases are exactly the same."""
+    assert Q.GRADED.version == "d176ee0faa05a486"
+    assert Q.SELF_CHECK.version == "6b13420855785284"
+    assert Q.LAB_CHECK.version == "9ed645d2d32ffaef"
+
+
+def test_a_seventh_question_is_one_record_plus_its_solution(model, monkeypatch):
+    """Added to the registry, a question is run, titled, pointed and graded from its record alone."""
+    seventh = Q.Question("q6_difference", "difference", "Q6 difference", 10,
+                         graded=(ToDCase("small", 7, (1, 64, 4), (2.0,)), ToDCase("pair", 8, (2, 64, 4), (1.0, 3.0))))
+    monkeypatch.setitem(Q.HOMEWORK, seventh.key, seventh)
+    cases = CaseSet({**{key: q.self_check for key, q in Q.HOMEWORK.items() if key != seventh.key},
+                     seventh.key: seventh.graded})
+
+    def with_difference(fn):
+        module = fresh_solutions()
+        module.difference = fn
+        return module
+
+    references = generate(with_difference(lambda x, sigma, denoised: x - denoised), model, cases, progress=False)
+    student = generate(with_difference(lambda x, sigma, denoised: x + denoised), model, cases, progress=False)
+
+    report = grade(student, references)
+    added = report.questions[-1]
+    assert (added.question, added.title, added.score, added.max_score) == ("q6_difference", "Q6 difference", 0, 10)
+    assert report.total == 100 and report.max_total == 110
+    assert "Q6 difference" in format_table(report)
+    assert grade(references, references).total == 110
