@@ -230,7 +230,7 @@ def student_notebook(root: Path, stub: str, template: str, solutions: str) -> di
     from solutions.build import ROOT, generate_stub, source_notebook
 
     source = source_notebook(root / template, ROOT / stub, root / solutions)
-    return json.loads(nbformat.writes(generate_stub(source, ROOT / stub)))
+    return json.loads(nbformat.writes(generate_stub(source)))
 
 
 def _package_texts(root: Path) -> dict[str, str]:
