@@ -95,9 +95,9 @@ def check_compatible(answers: object, references: dict) -> None:
 def _question_answers(answers: dict, question: str) -> tuple[dict, dict, str | None]:
     entry = answers["questions"].get(question)
     if entry is None:
-        return {}, {}, f"no answers for {C.TITLES[question]} in the file"
+        return {}, {}, f"The file holds no answers for {C.TITLES[question]}."
     if not isinstance(entry, dict):
-        return {}, {}, f"the entry for {C.TITLES[question]} is a {type(entry).__name__}, not a dict"
+        return {}, {}, f"The entry for {C.TITLES[question]} is a {type(entry).__name__}, not a dict."
     found = entry.get("answers", {})
     errors = entry.get("errors", {})
     return (found if isinstance(found, dict) else {}), (errors if isinstance(errors, dict) else {}), None
