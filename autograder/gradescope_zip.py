@@ -9,7 +9,7 @@ and the cached references under ``cache/<key>/``.
 from __future__ import annotations
 
 import json
-import re
+import string
 import zipfile
 from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -49,14 +49,8 @@ def _library_pins() -> list[str]:
 
 
 def _template(name: str, **values: str) -> str:
-    """``gradescope_files/name`` with its ``@KEY@`` placeholders filled (every one must be given)."""
-    text = (TEMPLATES / name).read_text()
-    for key, value in values.items():
-        text = text.replace(f"@{key}@", value)
-    leftover = re.findall(r"@[A-Z_]+@", text)
-    if leftover:
-        raise ValueError(f"{TEMPLATES / name}: unfilled placeholders {', '.join(leftover)}")
-    return text
+    """``gradescope_files/name`` with its ``${KEY}`` placeholders filled (a missing one raises ``KeyError``)."""
+    return string.Template((TEMPLATES / name).read_text()).substitute(values)
 
 
 def _excluded(relative: Path) -> bool:

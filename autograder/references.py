@@ -34,8 +34,11 @@ KEY_SOURCES = (
 
 
 def cache_dir() -> Path:
-    """Where references and mistake answers are cached (``HW4_CACHE_DIR``, default ``~/.cache/hw4``)."""
-    return Path(os.environ.get("HW4_CACHE_DIR") or Path.home() / ".cache" / "hw4")
+    """Where references and mistake answers are cached: ``HW4_CACHE_DIR``, else the user's cache folder for
+    ``hw4`` (``~/.cache/hw4`` on Linux)."""
+    import platformdirs
+
+    return Path(os.environ.get("HW4_CACHE_DIR") or platformdirs.user_cache_dir("hw4"))
 
 
 def _library_versions() -> str:

@@ -19,6 +19,8 @@ import re
 import shutil
 from pathlib import Path
 
+import tomli_w
+
 from hw4.colab import badge_markdown, with_badge
 from hw4.errors import UserError
 
@@ -40,7 +42,7 @@ REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.p
                        "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl")
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
-STAFF_REQUIREMENTS = ("nbgrader",)
+STAFF_REQUIREMENTS = ("nbgrader", "tomli-w")
 DESCRIPTION = "Homework 4: sampling from Stable Audio Open - student runtime"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9_./-]+$")
@@ -106,41 +108,8 @@ def rewrite_notebook(notebook: dict, path: str, repository: str | None, branch: 
 # -------------------------------------------------------------------------------------- pyproject
 
 
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return "[\n" + "".join(f"    {_toml_value(v)},\n" for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
-
-
-def dump_toml(data: dict, prefix: str = "") -> str:
-    """A small TOML writer for pyproject data: tables of strings, numbers, booleans and arrays of them."""
-    lines = []
-    plain = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    if prefix and (plain or not tables):
-        lines.append(f"[{prefix}]")
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in plain.items()]
-    text = "\n".join(lines) + ("\n" if lines else "")
-    for key, table in tables.items():
-        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
-        text += ("\n" if text else "") + dump_toml(table, name)
-    return text
-
-
 def _requirement_name(requirement: str) -> str:
-    return re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower()
+    return re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
 def bundle_pyproject(pyproject: dict) -> dict:
@@ -231,7 +200,7 @@ def student_notebook(root: Path, stub: str, template: str, solutions: str) -> di
     from solutions.build import ROOT, generate_stub, source_notebook
 
     source = source_notebook(root / template, ROOT / stub, root / solutions)
-    return json.loads(nbformat.writes(generate_stub(source, ROOT / stub)))
+    return json.loads(nbformat.writes(generate_stub(source)))
 
 
 def _package_texts(root: Path) -> dict[str, str]:
@@ -290,7 +259,7 @@ def write_release(output_dir: str | Path, repository: str | None = None, branch:
     for name, text in written.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text)
-    (out / "pyproject.toml").write_text(dump_toml(pyproject))
+    (out / "pyproject.toml").write_text(tomli_w.dumps(pyproject))
     (out / "README.md").write_text(student_readme(repository or source_repository, branch or source_branch))
     if not (out / ".gitignore").exists():
         (out / ".gitignore").write_text(GITIGNORE)

@@ -9,34 +9,27 @@ such names and the names the runner provides (``model``, ``SAMPLE_RATE``, ...), 
 call but a few harmless ones (``HOP = model.pretransform.downsampling_ratio``,
 ``device = "cuda" if torch.cuda.is_available() else "cpu"``). Every other top-level
 statement (loading a model or a clip, sampling, plotting) is skipped and reported,
-so students no longer have to comment anything out before submitting.
+so students no longer have to comment anything out before submitting. Reading the file (and a notebook's
+code cells) is ``hw4.source``'s job.
 """
 
 from __future__ import annotations
 import __future__
 
 import ast
-import json
 import linecache
 import os
 import sys
 import types
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .source import Source, SubmissionError, load_source, normalize_newlines, read_source, short_error
 
-SUFFIXES = (".py", ".ipynb")
+__all__ = ["ImportReport", "SubmissionError", "import_submission", "read_source", "summary"]
 MAX_SNIPPET = 80
-MAX_ERROR = 200
 MAX_SUMMARY_LINES = 10
-
-
-class SubmissionError(UserError):
-    """A submission that cannot be imported at all; the message is one sentence for the student."""
 
 
 @dataclass
@@ -49,138 +42,7 @@ class ImportReport:
     provided: list[str] = field(default_factory=list)  # names the runner set (model, SAMPLE_RATE, ...)
 
 
-@dataclass
-class _Source:
-    """Submission text plus what is needed to point a student at a line."""
-
-    text: str
-    filename: str  # given to compile(): the real path, or "<name>" for a source string
-    display: str  # the file name as the student knows it
-    cells: list[tuple[int, int]] | None = None  # notebook: (cell, line in cell) per joined line
-
-    def where(self, lineno: int | None) -> str:
-        """``line 12``, or ``cell 5 line 3`` for a notebook."""
-        if lineno is None:
-            return "somewhere"
-        if self.cells is not None and 1 <= lineno <= len(self.cells):
-            cell, line = self.cells[lineno - 1]
-            return f"cell {cell} line {line}"
-        return f"line {lineno}"
-
-    def line(self, lineno: int | None) -> str:
-        lines = self.text.split("\n")
-        if lineno is None or not lines:
-            return ""
-        return lines[min(max(lineno, 1), len(lines)) - 1]
-
-
-def _normalize_newlines(text: str) -> str:
-    # Python's tokenizer accepts \r\n and \r; str.splitlines would also split on \f and friends.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _is_magic(line: str) -> bool:
-    return line.lstrip().startswith(("%", "!"))
-
-
-def _raw_notebook(text: str) -> dict[str, Any] | None:
-    """The notebook as plain JSON when nbformat rejects it (a hand-edited file, say); None if not one."""
-    try:
-        nb = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        return None
-    if not all(isinstance(cell, dict) for cell in nb["cells"]):
-        return None
-    return nb
-
-
-def _notebook_code(text: str, display: str) -> tuple[str, list[tuple[int, int]]]:
-    """Join a notebook's code cells, blanking IPython magics and shell lines in place."""
-    import nbformat
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = nbformat.reads(text, as_version=4)
-    except Exception as e:  # invalid JSON, unknown nbformat, fails the schema, ...
-        nb = _raw_notebook(text)
-        if nb is None:
-            raise SubmissionError(
-                f"{display} could not be read as a Jupyter notebook ({_short(e)}); "
-                "open it in Jupyter, save it and submit it again."
-            ) from None
-
-    lines: list[str] = []
-    where: list[tuple[int, int]] = []
-    for number, cell in enumerate(nb.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(str(part) for part in source)
-        if not isinstance(source, str):
-            continue
-        cell_lines = _normalize_newlines(source).split("\n")
-        cell_magic = source.lstrip().startswith("%%")
-        continued = False  # a magic line ending in a backslash continues on the next line
-        for i, line in enumerate(cell_lines, start=1):
-            if cell_magic or continued or _is_magic(line):
-                continued = line.rstrip().endswith("\\")
-                indent = line[: len(line) - len(line.lstrip())]
-                # An indented magic keeps its block non-empty with a ``pass``.
-                line = f"{indent}pass" if indent and not cell_magic else ""
-            lines.append(line)
-            where.append((number, i))
-    return "\n".join(lines) + "\n", where
-
-
-def _load(path: str | os.PathLike[str]) -> _Source:
-    p = Path(path)
-    display = p.name or str(p)
-    if p.suffix.lower() not in SUFFIXES:
-        raise SubmissionError(
-            f"{display} is not a .py or .ipynb file; submit homework4_stub.ipynb or the "
-            "homework4_stub.py made from it by `jupyter nbconvert --to script`."
-        )
-    if not p.exists():
-        raise SubmissionError(f"The submission file {p} does not exist.")
-    if not p.is_file():
-        raise SubmissionError(f"The submission {p} is a folder, not a .py or .ipynb file.")
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise SubmissionError(f"The submission file {p} could not be read ({e.strerror or e}).") from None
-    try:
-        text = _normalize_newlines(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise SubmissionError(
-            f"{display} line {line} is not UTF-8 text; save the file as UTF-8 and submit it again."
-        ) from None
-    filename = os.path.abspath(p)
-    if p.suffix.lower() == ".ipynb":
-        code, cells = _notebook_code(text, display)
-        return _Source(code, filename, display, cells)
-    return _Source(text, filename, display)
-
-
-def read_source(path: str | os.PathLike[str]) -> str:
-    """Python source of a ``.py`` file, or the code cells of a ``.ipynb`` joined without magics.
-
-    Notebook lines are kept in place (magics become blank lines), so the joined
-    text has one line per line of code cell, cell after cell.
-    """
-    return _load(path).text
-
-
-def _short(e: BaseException) -> str:
-    text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 3] + "..."
-
-
-def _snippet(source: _Source, node: ast.stmt) -> str:
+def _snippet(source: Source, node: ast.stmt) -> str:
     text = source.line(node.lineno).strip()
     if len(text) > MAX_SNIPPET:
         text = text[: MAX_SNIPPET - 3] + "..."
@@ -294,9 +156,9 @@ def import_submission(
     the file is missing, unreadable or not valid Python.
     """
     if isinstance(path_or_source, str) and "\n" in path_or_source:
-        source = _Source(_normalize_newlines(path_or_source), f"<{name}>", f"{name}.py")
+        source = Source(normalize_newlines(path_or_source), f"<{name}>", f"{name}.py")
     else:
-        source = _load(path_or_source)
+        source = load_source(path_or_source)
     if source.cells is not None or source.filename.startswith("<"):
         # Tracebacks show the lines that ran, not the notebook's JSON.
         lines = [line + "\n" for line in source.text.split("\n")]
@@ -311,7 +173,7 @@ def import_submission(
         shown = f": `{line}`" if line else ""
         raise SubmissionError(f"{source.display}{at} has a syntax error ({e.msg}){shown}") from None
     except (ValueError, RecursionError, MemoryError) as e:
-        raise SubmissionError(f"{source.display} could not be parsed as Python ({_short(e)}).") from None
+        raise SubmissionError(f"{source.display} could not be parsed as Python ({short_error(e)}).") from None
 
     module = types.ModuleType(name, ast.get_docstring(tree))
     module.__file__ = source.filename
@@ -346,9 +208,9 @@ def import_submission(
             except (Exception, SystemExit) as e:
                 entry = f"{source.where(node.lineno)}: {_snippet(source, node)}"
                 if is_import:
-                    report.failed_imports.append(f"{entry}  ({_short(e)})")
+                    report.failed_imports.append(f"{entry}  ({short_error(e)})")
                 else:
-                    report.skipped.append(f"{entry}  (failed while defining it: {_short(e)})")
+                    report.skipped.append(f"{entry}  (failed while defining it: {short_error(e)})")
     finally:
         if previous is not None:
             sys.modules[name] = previous

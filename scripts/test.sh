@@ -3,7 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${HW4_VENV:-.venv}
-export PATH="$PWD/$VENV/bin:$PATH"   # nbgrader runs `alembic` from the environment's bin/
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export HW4_CACHE_DIR=${HW4_CACHE_DIR:-$PWD/.hw4-cache}
 "$VENV/bin/ruff" check .

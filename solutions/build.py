@@ -1,7 +1,7 @@
 """Generate the student notebooks and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
 
 template (prose, ``# solution: NAME`` placeholders) + ``solutions/homework4.py``
-  -> nbgrader source notebook (solution cells marked)  -> ``nbgrader generate_assignment``
+  -> nbgrader source notebook (solution cells marked)  -> nbgrader's preprocessors, in-process
   -> ``notebooks/homework4_stub.ipynb`` (solutions replaced by ``raise NotImplementedError()``).
 The solution notebook is written to ``build/`` for course staff; the badges of every
 notebook and ``hw4/data/selfcheck.pkl`` are refreshed too. The lecture lab is built the same way:
@@ -11,11 +11,8 @@ notebook and ``hw4/data/selfcheck.pkl`` are refreshed too. The lecture lab is bu
 from __future__ import annotations
 
 import ast
-import os
+import copy
 import re
-import subprocess
-import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -41,13 +38,7 @@ LAB_SOLUTIONS_SOURCE = LAB_SOLUTIONS_FILE
 LAB_SELFCHECK_DATA = ROOT / "hw4" / "data" / "lab_selfcheck.pkl"
 PLACEHOLDER = "# solution: "
 SETUP_CELL_PREFIX = "from hw4.colab import setup"
-ASSIGNMENT = "homework4"
-NBGRADER_CONFIG = """\
-c = get_config()
-c.CourseDirectory.root = "."
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
-c.ClearSolutions.code_stub = {"python": "raise NotImplementedError()"}
-"""
+CODE_STUB = {"python": "raise NotImplementedError()"}
 
 
 def function_sources(path: Path = SOLUTIONS_SOURCE) -> dict[str, str]:
@@ -126,22 +117,19 @@ def source_notebook(template: Path = TEMPLATE, stub: Path = STUB,
     return nb
 
 
-def generate_stub(source: nbformat.NotebookNode, stub: Path = STUB) -> nbformat.NotebookNode:
-    """Run ``nbgrader generate_assignment`` on ``source`` in a scratch course folder; return the student version."""
-    with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        src = course / "source" / ASSIGNMENT / stub.name
-        src.parent.mkdir(parents=True)
-        nbformat.write(source, src)
-        (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
-        # nbgrader creates its gradebook with the `alembic` command, found on PATH next to this Python.
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        command = [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"]
-        done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
-        released = course / "release" / ASSIGNMENT / stub.name
-        if done.returncode != 0 or not released.exists():
-            raise RuntimeError(f"nbgrader generate_assignment failed:\n{done.stdout}\n{done.stderr}")
-        return clean(nbformat.read(released, as_version=4))
+def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version of ``source``: the steps of ``nbgrader generate_assignment`` that change it, in-process.
+
+    Solution cells are locked against deletion, their ``### BEGIN SOLUTION`` regions become ``CODE_STUB``, outputs
+    are cleared and the solution cells get nbgrader's checksums (the notebooks have no hidden tests or mark schemes).
+    """
+    from nbconvert.preprocessors import ClearOutputPreprocessor
+    from nbgrader.preprocessors import ClearSolutions, ComputeChecksums, LockCells
+
+    nb = copy.deepcopy(source)
+    for step in (LockCells(), ClearSolutions(code_stub=CODE_STUB), ClearOutputPreprocessor(), ComputeChecksums()):
+        nb, _ = step.preprocess(nb, {})
+    return clean(nb)
 
 
 def selfcheck_answers() -> dict:
@@ -217,7 +205,7 @@ def build_all(check: bool = False) -> list[str]:
     source = source_notebook()
     lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
     outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb"),
-               LAB_STUB: generate_stub(lab_source, LAB_STUB)}
+               LAB_STUB: generate_stub(lab_source)}
     stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
     data = {SELFCHECK_DATA: selfcheck_answers(), LAB_SELFCHECK_DATA: lab_selfcheck_answers()}

@@ -129,6 +129,25 @@ def test_scripts_are_valid_bash(zip_path, tmp_path):
         subprocess.run(["bash", "-n", str(tmp_path / name)], check=True)
 
 
+def test_templates_fill_every_placeholder_and_keep_shell_variables():
+    """Each file in ``gradescope_files`` renders with no placeholder left; each ``$$`` becomes the shell's ``$``."""
+    values = {"MODEL": "sao", "TORCH_INDEX": "--index-url https://example.org/cpu ", "OFFLINE": "0"}
+    rendered = {}
+    for path in sorted(gradescope_zip.TEMPLATES.iterdir()):
+        raw, text = path.read_text(), gradescope_zip._template(path.name, **values)
+        assert not any(f"${{{key}}}" in text or f"${key}" in text for key in values), path.name
+        assert text.count("$") == raw.count("$$"), path.name  # every shell `$` survives, nothing else adds one
+        rendered[path.name] = text
+    assert "export HW4_MODEL=${HW4_MODEL:-sao}" in rendered["run_autograder"]
+    assert 'ROOT=${HW4_AUTOGRADER_ROOT:-/autograder}' in rendered["run_autograder"]
+    assert "status=$?" in rendered["run_autograder"]
+    assert 'install --quiet --index-url https://example.org/cpu -c "$SOURCE/constraints.txt"' in rendered["setup.sh"]
+    assert 'pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }' in rendered["setup.sh"]
+    assert "HF_HUB_OFFLINE=0 TRANSFORMERS_OFFLINE=0" in rendered["setup.sh"]
+    with pytest.raises(KeyError):
+        gradescope_zip._template("setup.sh", OFFLINE="1")
+
+
 # --------------------------------------------------------------------------------------- grading
 
 

@@ -44,6 +44,19 @@ def test_generated_files_are_up_to_date():
     assert build_all(check=True) == []
 
 
+@pytest.mark.parametrize("name", ["homework4", "lab"])
+def test_stub_is_byte_identical_to_the_generated_one(name):
+    """``hw4 build-notebooks`` leaves the committed stub untouched, metadata (locks, nbgrader checksums) included."""
+    from solutions import build
+
+    template, stub, solutions = {"homework4": (build.TEMPLATE, build.STUB, build.SOLUTIONS_SOURCE),
+                                 "lab": (build.LAB_TEMPLATE, build.LAB_STUB, build.LAB_SOLUTIONS_SOURCE)}[name]
+    generated = build.generate_stub(build.source_notebook(template, stub, solutions))
+    assert nbformat.writes(generated) + "\n" == stub.read_text()
+    locked = [c for c in generated.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert locked and all(c.metadata["deletable"] is False and c.metadata["nbgrader"]["checksum"] for c in locked)
+
+
 def test_stub_holds_no_solution_code():
     assert "BEGIN SOLUTION" not in STUB.read_text() and "END SOLUTION" not in STUB.read_text()
     stub = "\n".join(c.source for c in nbformat.read(STUB, as_version=4).cells if c.cell_type == "code")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,17 @@ def test_reference_key_covers_the_code_that_builds_inputs_and_the_catalogue(tmp_
         (tmp_path / name).write_text(original + "\n# edited\n")
         assert R.reference_key() != base, name
         (tmp_path / name).write_text(original)
+
+
+def test_cache_dir_is_hw4_cache_dir_else_the_users_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
+    assert R.cache_dir() == tmp_path
+    monkeypatch.delenv("HW4_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if sys.platform.startswith("linux"):
+        assert R.cache_dir() == tmp_path / "home" / ".cache" / "hw4"
+    assert R.cache_dir().name == "hw4"
 
 
 def test_cache_is_built_once_then_read_without_the_model(tmp_path, monkeypatch, model, solution_answers):
