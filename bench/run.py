@@ -49,7 +49,7 @@ PY = sys.executable
 STEPS = 50  # the graded cases' sampling steps (hw4.cases.DEFAULT_STEPS)
 
 TARGETS = {
-    "runner_wall": 30.0,
+    "runner_wall": 15.0,  # issue 13: the whole runner, start-up included, with the trained embedded model
     "runner_rss_gb": 2.0,
     "selfcheck": 5.0,
     "grade_warm": 3.0,
