@@ -18,7 +18,7 @@ from hw4.files import ANSWERS, SCRIPT
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from . import grade, integrity, pipeline
+    from . import feedback, integrity, pipeline
 
     report = pipeline.grade_file(args.pickle, args.model, diagnose=not args.no_diagnose)
     message = None
@@ -26,10 +26,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         mechanism = "unsandboxed" if args.unsandboxed else None
         message = integrity.verify(args.submission, args.pickle, model=args.model, mechanism=mechanism).message
         report.notes.append(message)
-    print(grade.format_table(report))
+    print(feedback.format_table(report))
     if args.json:
         try:
-            atomic_write(args.json, json.dumps(grade.gradescope_results(report, message), indent=2))
+            atomic_write(args.json, json.dumps(feedback.gradescope_results(report, message), indent=2))
         except OSError as err:
             raise UserError(f"Cannot write {args.json} ({err.strerror or type(err).__name__}).") from None
     return 0

@@ -16,7 +16,7 @@ from hw4.files import ANSWERS, NOTEBOOK
 from hw4.runner import write_answers
 from solutions.build import source_notebook
 
-from .grade import format_table
+from .feedback import format_table
 from .pipeline import grade_file
 
 

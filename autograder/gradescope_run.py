@@ -30,7 +30,8 @@ from hw4.files import ANSWERS, SCRIPT
 from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.safe_pickle import AnswerFileError
 
-from .grade import CannotGrade, Report, gradescope_results
+from .feedback import gradescope_results
+from .grade import CannotGrade, Report
 from .submission_files import find_submission, visible_files
 
 ROOT = Path(os.environ.get("HW4_AUTOGRADER_ROOT") or "/autograder")

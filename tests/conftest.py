@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "homework4.py"
@@ -61,3 +62,19 @@ def processes_with(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def damaged(answers: dict) -> dict:
+    """What a file holds (``answers``, a nested dict) with damage of every kind the grader explains case by case."""
+    q = answers["questions"]
+    del q["q1_to_d"]
+    q["q2_mask"]["answers"]["one_to_two"] = q["q2_mask"]["answers"]["one_to_two"][..., :10]
+    q["q3_inpaint"]["answers"]["chord_middle"] = q["q3_inpaint"]["answers"]["chord_middle"].astype(np.float16)
+    q["q3_inpaint"]["answers"]["drums_start"] = q["q3_inpaint"]["answers"]["drums_start"].astype(np.int64)
+    q["q4_variable_inpaint"]["answers"]["defaults"] = np.full((1, 64, 128), np.nan, dtype=np.float32)
+    q["q4_variable_inpaint"]["answers"]["early_window"] = [1.0, 2.0]
+    q["q5_style_transfer"]["answers"]["chord_to_guitar"] = q["q5_style_transfer"]["answers"]["chord_to_guitar"] * 1j
+    q["q5_style_transfer"]["errors"] = {"drums_to_bass": "RuntimeError: shapes do not match\x1b[31m"}
+    del q["q5_style_transfer"]["answers"]["drums_to_bass"]
+    q["extra\u202e"] = {"answers": {}}  # a right-to-left override in a key: shown escaped
+    return answers

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import damaged
 
 from autograder.cli import main  # the staff commands (grade) and the student ones (answers)
 
@@ -24,30 +25,18 @@ GOLDEN = Path(__file__).with_name("golden")
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"relative error ([0-9.]+e[-+][0-9]+)")
 
-# The solutions with three slips: to_d's sign (which every sampler inherits), a rounded mask, and a crash.
-MIXED_OVERRIDES = '''
-
-def to_d(x, sigma, denoised):
-    sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-    return (denoised - x) / append_dims(sigma, x.ndim)
-
-
-def generate_inpainting_mask(reference, mask_start_s, mask_end_s):
-    start = round(mask_start_s * SAMPLE_RATE / model.pretransform.downsampling_ratio)
-    end = round(mask_end_s * SAMPLE_RATE / model.pretransform.downsampling_ratio)
-    mask = torch.zeros_like(reference)
-    mask[..., start:end] = 1
-    return mask
+# The solutions with three slips, as a student would type them: to_d's sign (which every sampler inherits), a
+# rounded mask, and a crash at one strength.
+SLIPS = (("return (x - denoised)", "return (denoised - x)"), ("int(mask_", "round(mask_"),
+         ("    k = int(transfer_strength", "    assert transfer_strength != 0.3, 'boom at strength 0.3'\n"
+                                          "    k = int(transfer_strength"))
 
 
-_style_transfer = simple_sample_style_transfer
-
-
-def simple_sample_style_transfer(model, sigmas, reference, extra_args=None, transfer_strength=0):
-    if transfer_strength == 0.3:
-        raise ValueError("boom at strength 0.3")
-    return _style_transfer(model, sigmas, reference, extra_args, transfer_strength)
-'''
+def _with_slips(source: str) -> str:
+    for old, new in SLIPS:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
 
 
 def _raw(path: Path) -> dict:
@@ -55,28 +44,12 @@ def _raw(path: Path) -> dict:
         return pickle.load(f)
 
 
-def _broken(answers: dict) -> dict:
-    """Damage of every kind the grader explains question by question."""
-    q = answers["questions"]
-    del q["q1_to_d"]
-    q["q2_mask"]["answers"]["one_to_two"] = q["q2_mask"]["answers"]["one_to_two"][..., :10]
-    q["q3_inpaint"]["answers"]["chord_middle"] = q["q3_inpaint"]["answers"]["chord_middle"].astype(np.float16)
-    q["q3_inpaint"]["answers"]["drums_start"] = q["q3_inpaint"]["answers"]["drums_start"].astype(np.int64)
-    q["q4_variable_inpaint"]["answers"]["defaults"] = np.full((1, 64, 128), np.nan, dtype=np.float32)
-    q["q4_variable_inpaint"]["answers"]["early_window"] = [1.0, 2.0]
-    q["q5_style_transfer"]["answers"]["chord_to_guitar"] = q["q5_style_transfer"]["answers"]["chord_to_guitar"] * 1j
-    q["q5_style_transfer"]["errors"] = {"drums_to_bass": "RuntimeError: shapes do not match\x1b[31m"}
-    del q["q5_style_transfer"]["answers"]["drums_to_bass"]
-    q["extra\u202e"] = {"answers": {}}
-    return answers
-
-
 @pytest.fixture(scope="module")
 def pickles(tmp_path_factory, isolated_cache, solution_pickle) -> dict[str, Path]:
     """Every golden submission as a ``homework4.pkl`` on disk."""
     folder = tmp_path_factory.mktemp("golden")
     mixed = folder / "mixed.py"
-    mixed.write_text((ROOT / "solutions" / "homework4.py").read_text() + MIXED_OVERRIDES)
+    mixed.write_text(_with_slips((ROOT / "solutions" / "homework4.py").read_text()))
     made = {"solution": solution_pickle}
     stub = folder / "homework4_stub.ipynb"  # a copy: the runner writes the converted .py beside the notebook
     shutil.copy(ROOT / "notebooks" / "homework4_stub.ipynb", stub)
@@ -84,7 +57,7 @@ def pickles(tmp_path_factory, isolated_cache, solution_pickle) -> dict[str, Path
         made[name] = folder / f"{name}.pkl"
         assert main(["answers", str(source), "-o", str(made[name]), "-q"]) == 0
     variants = {
-        "broken": _broken(_raw(solution_pickle)),
+        "broken": damaged(_raw(solution_pickle)),
         "other_model": {**_raw(solution_pickle), "meta": {**_raw(solution_pickle)["meta"], "model_id": "sao:x"}},
         "not_answers": [1, 2, 3],
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from autograder.grade import format_table, grade
+from autograder.feedback import format_table
+from autograder.grade import grade
 from autograder.mistakes import fresh_solutions
 from hw4 import questions as Q
 from hw4.answers import generate
