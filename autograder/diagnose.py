@@ -11,12 +11,15 @@ import hashlib
 from importlib.util import find_spec
 from pathlib import Path
 
+from filelock import FileLock
+
+from hw4.answers_file import Answers
 from hw4.cases import CaseSet
 from hw4.catalogue import combo_key
 from hw4.judge import Diagnosis, explain
 from hw4.questions import GRADED
 
-from .references import cached, store
+from .references import cache_path, cached, store
 
 __all__ = ["Diagnoser", "Diagnosis"]
 
@@ -55,15 +58,21 @@ class Diagnoser:
             kind = f"{name}.{question}.{self._version}"
             found = cached(kind, self.key)
             if found is None:
-                from hw4.answers import generate
-
-                from .mistakes import implementation
-
-                found = generate(implementation(names), self.model, self.cases, questions=(question,),
-                                 progress=False)
-                store(kind, self.key, found)
+                lock = cache_path(kind, self.key).with_suffix(".lock")
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                with FileLock(lock):  # grade-all's other workers wait for this build instead of repeating it
+                    found = cached(kind, self.key) or self._build(names, question, kind)
             self._answers[(name, question)] = found.questions[question].answers
         return self._answers[(name, question)]
+
+    def _build(self, names: tuple[str, ...], question: str, kind: str) -> Answers:
+        from hw4.answers import generate
+
+        from .mistakes import implementation
+
+        found = generate(implementation(names), self.model, self.cases, questions=(question,), progress=False)
+        store(kind, self.key, found)
+        return found
 
     def explain(self, question: str, student: dict[str, dict], wrong: list[str],
                 correct: frozenset[str] = frozenset()) -> Diagnosis | None:

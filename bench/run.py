@@ -46,6 +46,7 @@ BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 SAO_CONFIG = BENCH / "sao_1_0_config.json"
 PY = sys.executable
+SAO_DOWNSAMPLING = 2048  # samples per latent frame, SAO's and the embedded model's
 STEPS = 50  # the graded cases' sampling steps (hw4.cases.DEFAULT_STEPS)
 
 TARGETS = {
@@ -368,7 +369,7 @@ def anchor_child(calls: int) -> None:
     import torch
     from k_diffusion.external import VDenoiser
 
-    from hw4.model import embedded_config, load_model
+    from hw4.model import load_model
     from hw4.questions import GRADED
     from hw4.sampling import LATENT_FRAMES, conditioning_args, initial_noise
 
@@ -377,9 +378,8 @@ def anchor_child(calls: int) -> None:
         name = conditioner["config"].get("tokenizer_name")
         if name and not Path(name).is_dir():  # the file names /work/main/...; follow this checkout
             conditioner["config"]["tokenizer_name"] = str(ROOT / "hw4" / "embedded" / "tokenizer")
-    # The anchor is the DiT step: the full-size Oobleck autoencoder plays no part in it, so the embedded
-    # model's small one (same downsampling ratio, 2048, and latent_dim 64) stands in for it.
-    config["model"]["pretransform"] = embedded_config()["model"]["pretransform"]
+    # The anchor is the DiT step: the full-size Oobleck autoencoder plays no part in it, so it is left out.
+    del config["model"]["pretransform"]
 
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -398,7 +398,7 @@ def anchor_child(calls: int) -> None:
             torch.set_num_threads(threads)
         try:
             denoiser = VDenoiser(model.model)  # what hw4.sampling.make_denoiser builds
-            seconds = LATENT_FRAMES * model.pretransform.downsampling_ratio / model.sample_rate
+            seconds = LATENT_FRAMES * SAO_DOWNSAMPLING / model.sample_rate
             extra = conditioning_args(model, "warm ambient pad with soft reverb", seconds_total=seconds, cfg_scale=7.0)
             x = initial_noise(0, LATENT_FRAMES, 500.0)
             sigma = torch.tensor([14.6])
@@ -556,8 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         "ru_maxrss from os.wait4 (for grade-all: the largest single process, workers included, not their sum).",
         "- Item 5 builds `bench/sao_1_0_config.json` (SAO 1.0's published model config, with the T5 prompt "
         "conditioner replaced by a `lut` conditioner on hw4/embedded/tokenizer, cond_dim 768, max_length 128, so "
-        "nothing is downloaded); the full-size Oobleck pretransform (channels 128) is swapped for the embedded model's small "
-        "one because the anchor is the DiT step only. Weights are random (no download).",
+        "nothing is downloaded) without its Oobleck pretransform, because the anchor is the DiT step only. Weights are "
+        "random (no download).",
         "",
     ])
     print(text)

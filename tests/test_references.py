@@ -103,3 +103,32 @@ def test_a_poisoned_cache_is_detected_and_rebuilt(tmp_path, monkeypatch, model, 
         for name, value in solution_answers.questions[q].answers.items():
             assert np.array_equal(again.questions[q].answers[name], value)
     assert R.cached("references", R.reference_key()) is not None  # rebuilt with a fresh checksum
+
+
+def test_two_workers_build_a_catalogue_entry_once(tmp_path, monkeypatch):
+    """grade-all's workers diagnose at the same time: the second waits for the first's build and reads it."""
+    import threading
+    import time
+
+    import hw4.answers
+    from autograder.diagnose import Diagnoser
+    from hw4.answers_file import Answers, QuestionAnswers
+
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
+    builds = []
+
+    def slow_generate(implementation, model, cases, questions, progress):
+        builds.append(questions)
+        time.sleep(0.5)
+        return Answers(questions={questions[0]: QuestionAnswers({"case": np.zeros(3, np.float32)})})
+
+    monkeypatch.setattr(hw4.answers, "generate", slow_generate)
+    found = []
+    workers = [threading.Thread(target=lambda: found.append(
+        Diagnoser("key", model=object()).answers_of(("mask_rounded",), "q2_mask"))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert builds == [("q2_mask",)] and len(found) == 2
+    assert all(np.array_equal(f["case"], np.zeros(3)) for f in found)
