@@ -70,7 +70,9 @@ class Diagnoser:
 
         from .mistakes import implementation
 
-        found = generate(implementation(names), self.model, self.cases, questions=(question,), progress=False)
+        # the catalogue is our own code: it runs in this process, without a forked child per case
+        found = generate(implementation(names), self.model, self.cases, questions=(question,), progress=False,
+                         isolate=False)
         store(kind, self.key, found)
         return found
 

@@ -117,7 +117,7 @@ def test_two_workers_build_a_catalogue_entry_once(tmp_path, monkeypatch):
     monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
     builds = []
 
-    def slow_generate(implementation, model, cases, questions, progress):
+    def slow_generate(implementation, model, cases, questions, **options):
         builds.append(questions)
         time.sleep(0.5)
         return Answers(questions={questions[0]: QuestionAnswers({"case": np.zeros(3, np.float32)})})
