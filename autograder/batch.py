@@ -39,7 +39,6 @@ from .ledger import COLUMNS, ERROR, GRADED, HASH_COLUMN, INTEGRITY_COLUMN, Batch
 from .submission_files import find_submission, why_no_answers
 from .submission_files import hidden as _hidden
 
-ANSWERS_NAME = ANSWERS
 INTEGRITY_TIMEOUT_S = 600.0
 MAX_MESSAGE = 2000
 
@@ -50,14 +49,14 @@ class Student:
 
     id: str
     pickle: Path | None
-    problem: str = f"no {ANSWERS_NAME} found"
+    problem: str = f"no {ANSWERS} found"
     code: Path | None = None
 
     @property
     def digest(self) -> str:
         """A hash of the student's answers file and code files: changes whenever they do."""
         digest = hashlib.sha256()
-        base = self.pickle.parent if self.pickle is not None and self.pickle.name == ANSWERS_NAME else None
+        base = self.pickle.parent if self.pickle is not None and self.pickle.name == ANSWERS else None
         files = [self.pickle] if self.pickle is not None else []
         if base is not None:
             files += sorted(p for p in base.iterdir() if p.suffix in (".py", ".ipynb") and p.is_file())

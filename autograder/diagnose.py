@@ -67,8 +67,7 @@ class Diagnoser:
 
     def _build(self, names: tuple[str, ...], question: str, kind: str) -> Answers:
         from hw4.answers import generate
-
-        from .mistakes import implementation
+        from solutions.variants import implementation
 
         # the catalogue is our own code: it runs in this process, without a forked child per case
         found = generate(implementation(names), self.model, self.cases, questions=(question,), progress=False,

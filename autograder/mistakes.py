@@ -12,10 +12,9 @@ import types
 from dataclasses import dataclass
 
 from hw4.catalogue import CATALOGUE, Mistake
-from solutions import fresh_solutions
 from solutions.variants import implementation
 
-__all__ = ["CATALOG", "ENTRIES", "MISTAKES", "VARIANTS", "Entry", "entries_for", "fresh_solutions", "implementation"]
+__all__ = ["CATALOG", "ENTRIES", "MISTAKES", "VARIANTS", "Entry", "entries_for"]
 
 
 @dataclass(frozen=True)

@@ -421,14 +421,6 @@ def _finish_forked(running: _Running) -> CaseOutcome:
         running.reader.close()
 
 
-def run_case_forked(implementation: Any, inputs: CaseInputs, question: str, case: Any,
-                    seconds: float | None) -> CaseOutcome:
-    """Run one case in a forked child and wait for its outcome."""
-    running = _start_forked(implementation, inputs, question, case, seconds)
-    running.reader.poll(None if running.deadline is None else max(0.0, running.deadline - time.monotonic()))
-    return _finish_forked(running)
-
-
 def parallel_questions() -> int:
     """How many questions run side by side in forked children: one per CPU this process may use, at most 4."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -64,7 +64,6 @@ PAYLOAD_FACTOR = 4
 """Strings and array bytes summed over every visit may reach ``PAYLOAD_FACTOR * max_bytes``."""
 MAX_NDIM = 64
 
-DEFAULT_NAME = ANSWERS
 RUNNER = "runner.ipynb"
 PROTOCOL = 4
 
@@ -690,11 +689,11 @@ def _read(
 ) -> tuple[bytes, str]:
     """The file's bytes (never more than ``max_bytes + 1`` read) and the name used in messages."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), name or DEFAULT_NAME
+        return bytes(source), name or ANSWERS
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_answers expects a path or bytes, not {type(source).__name__}")
     path = Path(source)
-    label = name or path.name or DEFAULT_NAME
+    label = name or path.name or ANSWERS
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):

@@ -26,8 +26,8 @@ def model():
 @pytest.fixture(scope="session")
 def solution_answers(model):
     """The solutions' answers to every graded case (the references, uncached)."""
-    from autograder.mistakes import fresh_solutions
     from hw4.answers import generate
+    from solutions import fresh_solutions
 
     return generate(fresh_solutions(), model, progress=False)
 

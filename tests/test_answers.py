@@ -10,11 +10,11 @@ import pytest
 import torch
 from k_diffusion.sampling import sample_euler
 
-from autograder.mistakes import fresh_solutions
 from hw4 import questions as Q
 from hw4.answers import bind_globals, generate
 from hw4.cases import CaseSet
 from hw4.sampling import setup_sampling
+from solutions import fresh_solutions
 
 
 def _same(a: dict, b: dict, question: str) -> bool:

@@ -139,7 +139,7 @@ def test_feedback_names_the_mistake_and_a_crash_together(catalog_answers, soluti
 
 def _with(answers: Answers, model, names: tuple[str, ...], questions: tuple[str, ...]) -> Answers:
     """``answers`` with ``questions`` answered by the solutions with the catalogue entries ``names`` turned on."""
-    from autograder.mistakes import implementation
+    from solutions.variants import implementation
 
     answers = copy.deepcopy(answers)
     answers.questions.update(generate(implementation(names), model, questions=questions, progress=False).questions)

@@ -6,10 +6,10 @@ import ast
 
 from autograder.feedback import format_table
 from autograder.grade import grade
-from autograder.mistakes import fresh_solutions
 from hw4 import questions as Q
 from hw4.answers import generate
 from hw4.cases import CaseSet, ToDCase
+from solutions import fresh_solutions
 from solutions.build import LAB_SOLUTIONS_SOURCE, SOLUTIONS_SOURCE
 
 

@@ -7,10 +7,11 @@ import types
 import pytest
 import torch
 
-from autograder.mistakes import CATALOG, MISTAKES, implementation
+from autograder.mistakes import CATALOG, MISTAKES
 from hw4 import questions as Q
 from hw4.catalogue import variant_sets
 from hw4.selfcheck import UNKNOWN, check, run_checks
+from solutions.variants import implementation
 
 
 @pytest.fixture
