@@ -114,12 +114,14 @@ def write_answers(
     return answers
 
 
-def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> Answers | None:
-    """The notebook's last cell: convert the notebook and write ``homework4.pkl`` beside it (one sentence on failure)."""
+def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> None:
+    """The notebook's last cell: convert the notebook and write ``homework4.pkl`` beside it (one sentence on failure).
+
+    It returns nothing, so that the cell shows only the two paths to upload, not the answers.
+    """
     from .safe_pickle import AnswerFileError
 
     try:
-        return write_answers(notebook, output=None, model=model, progress=progress)
+        write_answers(notebook, output=None, model=model, progress=progress)
     except (SubmissionError, AnswerFileError) as err:
         print(f"Nothing was written: {err}")
-        return None

@@ -96,6 +96,8 @@ def solution_run(tmp_path_factory) -> tuple[nbformat.NotebookNode, Path]:
 def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(solution_run):
     nb, tmp_path = solution_run
     out = text_output(nb)
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert "execute_result" not in [o.output_type for o in last.outputs], "submit() shows a value"
     assert out.count("PASS") == 6, out
     assert "FAIL" not in out and "TODO" not in out
     pickle, script = tmp_path / "homework4.pkl", tmp_path / "homework4_stub.py"
