@@ -9,8 +9,12 @@ and print what happened per question and the full paths of the two files to uplo
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
+import dis
 import re
 import sys
+import types
 from pathlib import Path
 
 from .answers import generate
@@ -19,7 +23,8 @@ from .files import ANSWERS, NOTEBOOK, SCRIPT
 from .model import EMBEDDED, load_model
 from .questions import GRADED, HOMEWORK
 from .safe_pickle import dump_answers
-from .submission import SubmissionError, import_submission, summary
+from .source import short_error
+from .submission import ImportReport, SubmissionError, import_submission, summary
 
 SEARCH_DIRS = (".", "notebooks")
 FUNCTIONS = tuple(q.function for q in HOMEWORK.values())
@@ -55,22 +60,94 @@ def provided_globals(model, model_config: dict, model_name: str) -> dict:
             "device": "cpu"}
 
 
+def _global_reads(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the code nested in it) reads."""
+    names = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_reads(const)
+    return names
+
+
+def undefined_names(module: types.ModuleType) -> set[str]:
+    """Global names that the submission's own functions (and methods) read but that its import left undefined."""
+    codes = []
+    for value in vars(module).values():
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        members = vars(value).values() if isinstance(value, type) else (value,)
+        codes += [m.__code__ for m in members if isinstance(m, types.FunctionType)]
+    reads = set().union(*map(_global_reads, codes))
+    return {name for name in reads if name not in vars(module) and not hasattr(builtins, name)}
+
+
+def defines(statement: str, name: str) -> bool:
+    """True when a skipped statement (as the import report shows it) assigns or defines ``name``."""
+    return re.search(rf"(?<![\w.]){name}\b[^=()]*(?<![=!<>])=(?!=)|\b(?:def|class)\s+{name}\b", statement) is not None
+
+
+def skipped_that_matter(report: ImportReport) -> list[str]:
+    """The skipped statements that define a name the submission's functions use, or that failed while defining."""
+    missing = undefined_names(report.module)
+    return [line for line in report.skipped
+            if "(failed while defining it:" in line or any(defines(line, name) for name in missing)]
+
+
+def import_summary(report: ImportReport) -> str:
+    """What the import kept; the skipped statements only where one leaves a name the functions use undefined."""
+    lines = [summary(dataclasses.replace(report, skipped=[]))]
+    matter = skipped_that_matter(report)
+    if matter:
+        lines.append(f"{len(matter)} skipped top-level statement(s) define something your functions use or failed, "
+                     f"so those names are undefined when graded: compute them inside the functions.")
+        lines += [f"  {line}" for line in matter]
+    if len(report.skipped) > len(matter):
+        lines.append(f"{len(report.skipped) - len(matter)} statements skipped (plots, checks, model loading): expected")
+    return "\n".join(lines)
+
+
 def explain_skipped_names(answers: Answers, skipped: list[str]) -> None:
     """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = rate_of(model)``)."""
     for entry in answers.questions.values():
         for case, error in entry.errors.items():
             match = re.match(r"NameError: name '(\w+)' is not defined", error)
-            if match and any(re.search(rf"\b{match.group(1)}\s*=", line) for line in skipped):
+            if match and any(defines(line, match.group(1)) for line in skipped):
                 entry.errors[case] = (f"{error} - the top-level line that sets {match.group(1)} loads or runs "
                                          f"something, so the runner skipped it: compute it inside the function")
 
 
-def results_summary(answers: Answers) -> str:
-    """One line per question: how many cases produced an answer, and the first error if any."""
+_MISTAKE = re.compile(r"Likely mistake \(([^)]+)\)")
+
+
+def self_check_verdicts(module: types.ModuleType) -> dict[str, str]:
+    """Each homework question's ``check()`` verdict in a word: PASS, FAIL (with the catalogued mistake) or TODO.
+
+    It is ``hw4.selfcheck.run_checks`` on the submission's functions (its small cases, the embedded model, the
+    shipped expected answers): about a second, against the graded answers' minutes, and the only judgement a
+    student's machine can make, since the graded cases' references stay with the course staff.
+    """
+    from .selfcheck import run_checks
+
+    functions = {key: getattr(module, q.function, None) for key, q in HOMEWORK.items()}
+    found = {key: fn for key, fn in functions.items() if callable(fn) and getattr(fn, "__name__", None)
+             == HOMEWORK[key].function}
+    verdicts = dict.fromkeys(HOMEWORK, "TODO")
+    if found:
+        for key, (message, _) in zip(found, run_checks(*found.values())):
+            word = message.split(maxsplit=1)[0]
+            mistake = _MISTAKE.search(message)
+            verdicts[key] = f"{word} ({mistake.group(1)})" if word == "FAIL" and mistake else word
+    return verdicts
+
+
+def results_summary(answers: Answers, verdicts: dict[str, str] | None = None) -> str:
+    """One line per question: how many cases produced an answer, the self-check verdict, and the first error if any."""
     lines = []
     for question, entry in answers.questions.items():
         total = len(entry.answers) + len(entry.errors)
         line = f"{HOMEWORK[question].title}: {len(entry.answers)}/{total} cases answered"
+        if verdicts is not None:
+            line += f", self-check {verdicts.get(question, 'TODO')}"
         if entry.errors:
             line += f" - {next(iter(entry.errors.values()))}"
         lines.append(line)
@@ -101,7 +178,7 @@ def write_answers(
     loaded, config = load_model(model)
     report = import_submission(path, extra_globals=provided_globals(loaded, config, model))
     if not quiet:
-        print(summary(report))
+        print(import_summary(report))
     if not any(callable(getattr(report.module, name, None)) for name in FUNCTIONS):
         print(f"Warning: {path.name} defines none of the homework functions ({', '.join(FUNCTIONS)}): "
               f"is it the converted notebook? Every case will fail.", file=sys.stderr)
@@ -109,7 +186,14 @@ def write_answers(
     explain_skipped_names(answers, report.skipped)
     dump_answers(answers.to_dict(), output)
     if not quiet:
-        print(results_summary(answers))
+        try:
+            verdicts = self_check_verdicts(report.module)
+        except Exception as err:  # the files are written: a self-check that cannot run must not hide them
+            verdicts = None
+            print(f"The self-check could not run here ({short_error(err)}); your files are written all the same.")
+        print(results_summary(answers, verdicts))
+        if verdicts is not None:
+            print("Self-check: the notebook's check() on its small cases; a FAIL names the mistake it recognises.")
         print(f"Upload these two files to Gradescope:\n  {output.resolve()}\n  {path}")
     return answers
 

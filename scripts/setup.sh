@@ -39,8 +39,11 @@ pip install --quiet torch==2.9.1 torchvision==0.24.1 'torchaudio==2.9.*'
 echo "setup: installing stable-audio-tools and k-diffusion without their training/UI dependencies"
 pip install --quiet --no-deps -r requirements-nodeps.txt
 echo "setup: installing the suite (editable) with its runtime, notebook, grading and test dependencies"
-pip install --quiet -e '.[dev]'
+# --no-warn-conflicts: pip would list stable-audio-tools' and k-diffusion's left-out requirements as red ERROR
+# lines after a setup that worked; hw4.requirements_check names them in one line and stops on any other.
+pip install --quiet --no-warn-conflicts -e '.[dev]'
 "$VENV/bin/python" -c "import hw4, k_diffusion, stable_audio_tools" >/dev/null 2>&1 || {
   echo "setup: the environment does not import; see the messages above" >&2; exit 1; }
+"$VENV/bin/python" -m hw4.requirements_check
 echo "$want" > "$stamp"
 echo "setup: done ($VENV)"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +95,46 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
     # The installed `hw4` command finds the staff commands through this entry point.
     entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
     assert "[hw4.commands]\nstaff = autograder.cli:register" in entry_points
+
+
+class _Dist:
+    """Just what ``unmet_requirements`` reads of an installed distribution."""
+
+    def __init__(self, name: str, version: str, *requires: str):
+        self.metadata, self.version, self.requires = {"Name": name}, version, list(requires)
+
+
+def test_requirements_check_names_what_is_left_out_and_stops_on_anything_else():
+    from hw4.requirements_check import report, unmet_requirements
+
+    sound = [_Dist("stable-audio-tools", "0.0.19", "gradio>=5", "einops", "wandb==0.15.4"),
+             _Dist("k-diffusion", "0.1.1", "accelerate", 'pytest; extra == "test"'), _Dist("einops", "0.8.2")]
+    line, ok = report(unmet_requirements(sound))
+    assert ok and not line.startswith("ERROR") and "\n" not in line
+    assert line.endswith("accelerate, gradio, wandb") and "not installed on purpose" in line
+    # A left-out package installed at a version its dependent rejects, or a requirement of another package missing:
+    broken = [*sound, _Dist("wandb", "0.20.0"), _Dist("hw4-stable-audio", "1.0.0", "numpy>=1.24")]
+    line, ok = report(unmet_requirements(broken))
+    assert not ok and line.startswith("setup: stopped")
+    assert "stable-audio-tools needs wandb==0.15.4 (0.20.0 is installed)" in line
+    assert "hw4-stable-audio needs numpy>=1.24 (it is not installed)" in line
+
+
+@pytest.mark.skipif(sys.prefix == sys.base_prefix or not shutil.which("bwrap"),
+                    reason="needs a virtual environment to copy, and bubblewrap (setup would apt-get it)")
+def test_setup_that_installs_a_shared_requirement_prints_no_error(tmp_path):
+    """Like a fresh setup, this one installs a package stable-audio-tools also requires, which is when pip
+    listed every left-out requirement in red ERROR lines. Torch is already there: the copy keeps it."""
+    venv = tmp_path / "venv"
+    subprocess.run(["cp", "-al", sys.prefix, str(venv)], check=True)  # hard links: nothing of the original changes
+    (venv / ".hw4-installed").unlink(missing_ok=True)
+    subprocess.run([venv / "bin" / "python", "-m", "pip", "uninstall", "-y", "-q", "einops-exts"], check=True,
+                   capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | {"HW4_VENV": str(venv)}
+    run = subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh")], env=env, capture_output=True, text=True)
+    lines = (run.stdout + run.stderr).splitlines()
+    assert run.returncode == 0, lines
+    assert not [line for line in lines if line.startswith("ERROR")]
+    left_out = next(line for line in lines if "not installed on purpose" in line)
+    assert "gradio" in left_out and "wandb" in left_out and "einops-exts" not in left_out
+    subprocess.run([venv / "bin" / "python", "-c", "import einops_exts"], check=True)

@@ -26,7 +26,8 @@ pip install --quiet ${TORCH_INDEX}-c "$$SOURCE/constraints.txt" torch torchvisio
 echo "setup: installing stable-audio-tools and k-diffusion without their training/UI dependencies"
 pip install --quiet --no-deps -c "$$SOURCE/constraints.txt" -r "$$SOURCE/requirements-nodeps.txt"
 echo "setup: installing the suite"
-pip install --quiet -c "$$SOURCE/constraints.txt" -e "$$SOURCE"
+pip install --quiet --no-warn-conflicts -c "$$SOURCE/constraints.txt" -e "$$SOURCE"
+"$$VENV/bin/python" -m hw4.requirements_check  # names what was left out on purpose; stops on a real conflict
 
 cd "$$SOURCE"
 HW4_CACHE_DIR="$$SOURCE/cache" HF_HUB_OFFLINE=${OFFLINE} TRANSFORMERS_OFFLINE=${OFFLINE} \
