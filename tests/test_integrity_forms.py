@@ -154,3 +154,27 @@ def test_the_rerun_of_a_notebook_writes_nothing_beside_it(tmp_path, monkeypatch)
     assert main(["answers", str(folder / NOTEBOOK), "-o", str(tmp_path / ANSWERS), "--quiet",
                  "--time-limit", "10"]) == 0
     assert sorted(os.listdir(folder)) == [NOTEBOOK, SCRIPT]  # the student's own run writes the .py to upload
+
+
+def test_the_rerun_of_both_forms_shares_one_time_limit(tmp_path, solution_pickle, monkeypatch):
+    """The notebook gets what the .py's re-run left of ``time_limit_s``; with nothing left it is not checked."""
+    from types import SimpleNamespace
+
+    from autograder import integrity
+
+    clock = iter([0.0, 250.0, 600.0])  # the start, then before each file after the first
+    given = []
+
+    def rerun(submission, model, time_limit_s, memory_limit_mb, mechanism):
+        given.append((submission.name, time_limit_s))
+        return None, solution_pickle.read_bytes(), 1.0
+
+    monkeypatch.setattr(integrity, "rerun", rerun)
+    monkeypatch.setattr(integrity, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    code = [tmp_path / SCRIPT, tmp_path / NOTEBOOK, tmp_path / "third.py"]
+    for path in code:
+        path.write_text("")
+    result = verify(code, solution_pickle, time_limit_s=600)
+    assert given == [(SCRIPT, 600), (NOTEBOOK, 350)]
+    assert result.ok is None and result.message.endswith("Integrity not checked: no time was left to re-run third.py.")
+    assert f"Integrity: {SCRIPT} reproduces" in result.message and f"Integrity: {NOTEBOOK} reproduces" in result.message
