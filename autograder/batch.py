@@ -50,7 +50,7 @@ class Student:
     id: str
     pickle: Path | None
     problem: str = f"no {ANSWERS} found"
-    code: Path | None = None
+    code: tuple[Path, ...] = ()  # the .py and/or notebook (``autograder.submission_files``)
 
     @property
     def digest(self) -> str:
@@ -165,15 +165,16 @@ def _start_worker(model_name: str, grader_factory: Callable[[str], Any]) -> None
         sys.modules["torch"].set_num_threads(1)
 
 
-def _grade_in_worker(student: str, path: str, code: str | None, model_name: str) -> dict[str, str]:
+def _grade_in_worker(student: str, path: str, code: list[str], model_name: str) -> dict[str, str]:
     row = _grade_one(_grader, student, path)
-    if code is not None:
-        row[INTEGRITY_COLUMN] = _clean(integrity_note(Path(code), Path(path), model_name))
+    if code:
+        row[INTEGRITY_COLUMN] = _clean(integrity_note([Path(p) for p in code], Path(path), model_name))
     return row
 
 
-def integrity_note(code: Path, pickle_path: Path, model_name: str) -> str:
-    """``autograder.integrity.verify``'s verdict in one line (its code runs in the sandbox, never here)."""
+def integrity_note(code: list[Path], pickle_path: Path, model_name: str) -> str:
+    """``autograder.integrity.verify``'s verdict on the .py and/or notebook in one line (their code runs in the
+    sandbox, never here; ``INTEGRITY_TIMEOUT_S`` is shared by both re-runs)."""
     from .integrity import verify
     from .sandbox import SandboxUnavailable
 
@@ -206,11 +207,11 @@ def grade_students(students: list[Student], model_name: str, jobs: int, per_stud
                        context=multiprocessing.get_context("spawn"))  # never fork a process that may hold torch's threads
     try:
         def task(s: Student) -> tuple:
-            code = str(s.code) if integrity and s.code is not None else None
+            code = [str(p) for p in s.code] if integrity else []
             return s.id, str(s.pickle), code, model_name
 
         def timeout(s: Student) -> float:
-            return per_student_timeout_s + (INTEGRITY_TIMEOUT_S + 60 if integrity and s.code is not None else 0)
+            return per_student_timeout_s + (INTEGRITY_TIMEOUT_S + 60 if integrity and s.code else 0)
 
         futures = {pool.schedule(_grade_in_worker, args=task(s), timeout=timeout(s)): s for s in students}
         for future in as_completed(futures):
@@ -242,8 +243,8 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
     """Grade every student of ``directory`` into ``csv_path``; return a summary line.
 
     An existing ``csv_path`` is resumed: students it lacks, or whose files changed since, are graded; with
-    ``regrade`` everyone is. With ``integrity`` every student who sent code (``homework4_stub.py``, or the only
-    ``.py``/``.ipynb`` in their folder) also gets the sandboxed integrity check, in the ``integrity`` column;
+    ``regrade`` everyone is. With ``integrity`` every student who sent code (their ``.py`` and/or notebook, found
+    by ``autograder.submission_files``) also gets the sandboxed integrity check, in the ``integrity`` column;
     a student graded earlier without it is graded again. ``grader_factory(model_name)`` builds each worker's grader (anything with
     ``grade_file(path) -> Report``); it must be a module-level function, since workers are spawned.
     """
@@ -252,7 +253,7 @@ def grade_all(directory: str | os.PathLike[str], csv_path: str | os.PathLike[str
     rows, damaged = read_rows(csv_file)
     digests = {s.id: s.digest for s in students}
     def unchecked(s: Student) -> bool:
-        return integrity and s.code is not None and not rows[s.id][INTEGRITY_COLUMN]
+        return integrity and bool(s.code) and not rows[s.id][INTEGRITY_COLUMN]
 
     todo = [s for s in students
             if regrade or s.id not in rows or rows[s.id][HASH_COLUMN] != digests[s.id] or unchecked(s)]

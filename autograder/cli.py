@@ -87,7 +87,9 @@ def register(add: cli.AddCommand) -> None:
     """Add the staff commands with ``add(name, fn, help, model=True)``."""
     p = add("grade", cmd_grade, f"Grade one {ANSWERS} and print the table.")
     p.add_argument("pickle")
-    p.add_argument("--submission", help="re-run this .py in a sandbox and check it reproduces the pickle")
+    p.add_argument("--submission", nargs="+", metavar="CODE",
+                   help=f"re-run this {SCRIPT} and/or .ipynb (each, when both) in a sandbox and check it reproduces "
+                        f"the pickle; nothing is written beside them")
     p.add_argument("--unsandboxed", action="store_true",
                    help="re-run the submission without the sandbox (only for code you trust)")
     p.add_argument("--json", help="also write Gradescope's results.json here")
@@ -103,7 +105,8 @@ def register(add: cli.AddCommand) -> None:
     p.add_argument("--regrade", action="store_true",
                    help="grade everyone again (by default only students missing from the CSV or whose files changed)")
     p.add_argument("--integrity", action="store_true",
-                   help=f"also re-run each student's {SCRIPT} in the sandbox and check it reproduces their pickle")
+                   help=f"also re-run each student's {SCRIPT} and/or notebook in the sandbox and check it "
+                        f"reproduces their pickle")
 
     p = add("gradescope", cmd_gradescope, "Build the Gradescope autograder zip.")
     p.add_argument("output", help="e.g. autograder.zip")

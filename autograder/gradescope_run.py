@@ -6,8 +6,9 @@ Gradescope unpacks the zip (``autograder.gradescope_zip`` builds it) into ``/aut
 
 1. find ``homework4.pkl`` and grade it (diagnosis on); write ``results.json`` at once, so a submission
    whose code hangs still has its grade within seconds;
-2. re-run the student's ``homework4_stub.py`` for the integrity check, in ``autograder.sandbox``, within
-   what is left of ``TIME_BUDGET_S``;
+2. re-run the student's ``homework4_stub.py`` and/or ``homework4_stub.ipynb`` (both when both were sent) for
+   the integrity check, in ``autograder.sandbox``, within what is left of ``TIME_BUDGET_S``; the submission
+   folder is only read (Gradescope mounts it read-only);
 3. write ``results.json`` again with the integrity note (or a "could not finish" note).
 
 Only this process writes ``results.json`` (atomically, after the sandbox has ended); student code runs
@@ -26,7 +27,7 @@ import traceback
 from pathlib import Path
 
 from hw4.atomic import atomic_write
-from hw4.files import ANSWERS, SCRIPT
+from hw4.files import ANSWERS, NOTEBOOK, SCRIPT
 from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.safe_pickle import AnswerFileError
 
@@ -57,13 +58,13 @@ def _log(message: str) -> None:
 # ------------------------------------------------------------------------------------------- grading
 
 
-def integrity_test(code: Path | None, pickle_path: Path, model_name: str, seconds: float) -> dict:
-    """The staff note (a 0-point test) on whether ``code`` reproduces ``pickle_path``; ``code`` None: none sent."""
+def integrity_test(code: tuple[Path, ...], pickle_path: Path, model_name: str, seconds: float) -> dict:
+    """The staff note (a 0-point test) on whether ``code`` (the .py and/or notebook) reproduces ``pickle_path``."""
     from . import integrity, sandbox
 
     ok = False
-    if code is None:
-        message = f"No {SCRIPT} was submitted, so the integrity check did not run."
+    if not code:
+        message = f"Neither {SCRIPT} nor {NOTEBOOK} was submitted, so the integrity check did not run."
     elif seconds < MIN_RERUN_S:
         message = (f"The integrity check could not finish: only {seconds:.0f} s of the autograder's time "
                    f"were left for the re-run.")

@@ -1,4 +1,4 @@
-"""``verify(submission, pickle)``: does the submitted code reproduce the submitted ``homework4.pkl``?
+"""``verify(code, pickle)``: does the submitted code (a ``.py``, a notebook, or both) reproduce ``homework4.pkl``?
 
 The submission is re-run with ``python -m hw4 answers`` inside ``autograder.sandbox`` (its own user, its own
 mount, pid and network namespaces, memory/process/file/time limits; see there), never in the grader. The
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,14 +63,15 @@ def _tail(log: bytes) -> str:
 
 def rerun(submission: Path, model: str, time_limit_s: float, memory_limit_mb: int, mechanism: str | None = None) -> tuple[str | None, bytes | None, float]:
     """Run ``hw4 answers`` on ``submission`` in the sandbox: ``(why it failed or None, answers bytes, seconds)``."""
-    inside = f"{SUBMISSION_MOUNT}/homework4_stub{submission.suffix}"  # a fixed name: it can't shadow a module
-    readable = [(submission.resolve(), inside)]
+    inside = f"{SUBMISSION_MOUNT}/homework4_stub{submission.suffix.lower()}"  # a fixed name: it can't shadow a module
+    readable = [(submission.resolve(), inside)]  # read-only: a notebook's cells are read, never converted beside it
     env = {}
     hub = _hub_cache() if model != EMBEDDED else None
     if hub is not None:
         readable.append((hub, "/hf-cache"))
         env["HF_HUB_CACHE"] = "/hf-cache"
-    command = [sys.executable, "-m", "hw4", "answers", inside, "-o", sandbox.OUTPUT, "--model", model, "--quiet"]
+    command = [sys.executable, "-m", "hw4", "answers", inside, "-o", sandbox.OUTPUT, "--model", model, "--quiet",
+               "--no-convert"]
     limits = sandbox.Limits(wall_s=time_limit_s, memory_mb=memory_limit_mb, file_mb=2 * MAX_BYTES // 2**20)
     outcome, data = sandbox.run(command, readable=readable, env=env, limits=limits, mechanism=mechanism)
     if outcome.timed_out:
@@ -147,21 +150,58 @@ def _memory_errors(answers: Answers) -> int:
     return sum(("MemoryError" in str(e) or "allocate" in str(e)) for e in errors.values())
 
 
-def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[str], model: str = EMBEDDED,
-           time_limit_s: float = 600, memory_limit_mb: int = 4000, mechanism: str | None = None) -> Integrity:
+def verify(submission: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], pickle_path: str | os.PathLike[str],
+           model: str = EMBEDDED, time_limit_s: float = 600, memory_limit_mb: int = 4000,
+           mechanism: str | None = None) -> Integrity:
     """Re-run ``submission`` in the sandbox and compare its answers with ``pickle_path``, case by case.
 
+    ``submission`` is one code file (a ``.py`` or a ``.ipynb``) or several: a student who sent both the ``.py``
+    and the notebook has both re-run, the ``.py`` first, and each must reproduce the pickle (the ``.py`` is what
+    the notebook says to upload, the notebook what the student edits and the TA reads: neither may stand in for
+    the other). The verdict is False when any file does not reproduce the pickle, None when one could not be
+    checked, and the note has one sentence per file. ``time_limit_s`` is shared by all re-runs. Nothing is
+    written beside the submitted files (a notebook's cells are read as they are, never converted on disk).
     ``mechanism`` is ``autograder.sandbox``'s (default: the strongest available; ``"unsandboxed"`` only when
     the TA asked for it). Raises ``sandbox.SandboxUnavailable`` when no sandbox can be built.
     """
-    submission, pickle_path = Path(submission), Path(pickle_path)
-    name = pickle_path.name
-    if not submission.is_file():
-        return Integrity(None, f"Integrity not checked: the submission {submission.name} was not found.")
+    files = [Path(submission)] if isinstance(submission, (str, os.PathLike)) else [Path(p) for p in submission]
+    pickle_path = Path(pickle_path)
+    if not files:
+        return Integrity(None, "Integrity not checked: no code was submitted.")
     try:
         submitted = _answers_in(load_answers(pickle_path))  # read first: the re-run can't touch what it is compared with
     except AnswerFileError as err:
         return Integrity(None, f"Integrity not checked: {err}")
+    started = time.monotonic()
+    verdicts = []
+    for path in files:
+        left = time_limit_s if not verdicts else round(time_limit_s - (time.monotonic() - started))
+        if left < 1:
+            verdicts.append(Integrity(None, f"Integrity not checked: no time was left to re-run {_shown(path)}."))
+            continue
+        verdicts.append(_verify_file(path, submitted, pickle_path.name, model, left, memory_limit_mb, mechanism))
+    return verdicts[0] if len(verdicts) == 1 else _together(verdicts)
+
+
+def _shown(path: Path) -> str:
+    """A submitted file's name as the note shows it (escaped: a student chose it)."""
+    return printable(path.name, 120)
+
+
+def _together(verdicts: list[Integrity]) -> Integrity:
+    """One verdict for several files: False if any differs, else None if any was not checked, else True."""
+    oks = [v.ok for v in verdicts]
+    ok = False if False in oks else None if None in oks else True
+    mismatched = list(dict.fromkeys(case for v in verdicts for case in v.mismatched))
+    return Integrity(ok, " ".join(v.message for v in verdicts), mismatched)
+
+
+def _verify_file(submission: Path, submitted: Answers, name: str, model: str, time_limit_s: float,
+                 memory_limit_mb: int, mechanism: str | None) -> Integrity:
+    """``verify`` for one code file, against the submitted answers (already read)."""
+    shown = _shown(submission)
+    if not submission.is_file():
+        return Integrity(None, f"Integrity not checked: the submission {shown} was not found.")
     failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, mechanism)
     if failure is None:
         try:
@@ -169,17 +209,17 @@ def verify(submission: str | os.PathLike[str], pickle_path: str | os.PathLike[st
         except AnswerFileError as err:
             failure = f"wrote answers that could not be read ({err})"
     if failure is not None:
-        return Integrity(None, f"Integrity not checked: re-running {submission.name} {failure}.")
+        return Integrity(None, f"Integrity not checked: re-running {shown} {failure}.")
     mismatched = mismatched_cases(produced, submitted)
     total = len(set(case_answers(produced)[0]) | set(case_answers(submitted)[0]))
     if not total:
-        return Integrity(None, f"Integrity not checked: neither {name} nor the re-run of {submission.name} "
+        return Integrity(None, f"Integrity not checked: neither {name} nor the re-run of {shown} "
                                f"answered any case, so there is nothing to compare.")
     if not mismatched:
-        return Integrity(True, f"Integrity: the submitted code reproduces {name} ({total} cases checked, "
+        return Integrity(True, f"Integrity: {shown} reproduces {name} ({total} cases checked, "
                                f"re-run in {seconds:.0f} s).")
     note = _meta_note(produced, submitted)
     if _memory_errors(produced):
         note = f" (some cases ran out of the {memory_limit_mb} MB memory limit of the re-run)"
-    return Integrity(False, f"Integrity: the submitted code does NOT reproduce {name}: {len(mismatched)} of {total} "
+    return Integrity(False, f"Integrity: {shown} does NOT reproduce {name}: {len(mismatched)} of {total} "
                             f"cases differ ({_by_question(mismatched)}){note}.", mismatched)

@@ -1,6 +1,9 @@
 """Where a student's files are in a submission folder: ``find_submission(folder) -> (answers, code)``.
 
-Used by Gradescope's ``run_autograder`` (the ``submission`` folder) and by ``grade-all`` (a student's folder
+``code`` holds the student's ``.py`` and notebook, each when present: the ``.py`` is ``homework4_stub.py``
+(any case) or the folder's only ``.py``; the notebook is the one named like that ``.py`` or
+``homework4_stub.ipynb`` (any case), or, when no ``.py`` was sent, the folder's only ``.ipynb``. A notebook
+beside a ``.py`` of another name (``runner.ipynb``, say) is not the student's code. Used by Gradescope's ``run_autograder`` (the ``submission`` folder) and by ``grade-all`` (a student's folder
 of a class export), so both find the same files by the same rules.
 """
 
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hw4.files import ANSWERS, SCRIPT
+from hw4.files import ANSWERS, NOTEBOOK, SCRIPT
 
 
 def hidden(relative: Path) -> bool:
@@ -53,7 +56,18 @@ def why_no_answers(submission_dir: Path) -> str:
     return f"no {ANSWERS} found, and {len(others)} other .pkl files ({names}): rename the one to grade to {ANSWERS}"
 
 
-def find_submission(submission_dir: Path) -> tuple[Path | None, Path | None]:
-    """``(answers_pickle, code)`` found under ``submission_dir``; either may be None."""
+def _notebook_beside(files: list[Path], script: Path | None) -> Path | None:
+    """The notebook that goes with ``script`` (see the module's docstring), or the only one when none was sent."""
+    if script is None:
+        return _pick(files, NOTEBOOK, (".ipynb",))
+    names = {NOTEBOOK.lower(), script.with_suffix(".ipynb").name.lower()}
+    return next((p for p in files if p.name.lower() in names and p.suffix.lower() == ".ipynb"), None)
+
+
+def find_submission(submission_dir: Path) -> tuple[Path | None, tuple[Path, ...]]:
+    """``(answers_pickle or None, code)`` found under ``submission_dir``: ``code`` is the ``.py`` then the
+    notebook, each when present (empty when neither was sent)."""
     files = visible_files(submission_dir)
-    return _pick(files, ANSWERS, (".pkl",)), _pick(files, SCRIPT, (".py", ".ipynb"))
+    script = _pick(files, SCRIPT, (".py",))
+    notebook = _notebook_beside(files, script)
+    return _pick(files, ANSWERS, (".pkl",)), tuple(p for p in (script, notebook) if p is not None)

@@ -33,7 +33,7 @@ def cmd_answers(args: argparse.Namespace) -> int:
     from .runner import write_answers
 
     write_answers(args.submission, args.output, model=args.model, time_limit_s=args.time_limit,
-                  progress=not args.quiet, quiet=args.quiet)
+                  progress=not args.quiet, quiet=args.quiet, convert=not args.no_convert)
     return 0
 
 
@@ -52,6 +52,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--time-limit", type=float,
                    help="seconds per case (default: 20 times the reference solution's time here, at least 10)")
     p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--no-convert", action="store_true",
+                   help="read a .ipynb's code cells as they are instead of writing the .py beside it")
 
     p = add("submit", cmd_submit, f"Convert your notebook to .py and write {ANSWERS} beside it, in one step.")
     p.add_argument("notebook", nargs="?", default=NOTEBOOK,

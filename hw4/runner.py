@@ -1,7 +1,8 @@
 """The student's last step: ``submit("homework4_stub.ipynb")`` writes the two files to upload.
 
 The notebook's last cell, ``hw4 submit`` and ``hw4 answers`` all end in ``write_answers``:
-convert the notebook to ``homework4_stub.py`` (when given the ``.ipynb``), import the
+convert the notebook to ``homework4_stub.py`` (when given the ``.ipynb``; ``convert=False``, the integrity
+re-run's ``hw4 answers --no-convert``, reads its code cells instead and writes nothing beside it), import the
 submission (definitions only, with the names the notebook's setup defines provided),
 generate answers for every graded case on the CPU, save them with the safe pickle writer,
 and print what happened per question and the full paths of the two files to upload.
@@ -161,16 +162,18 @@ def write_answers(
     time_limit_s: float | None = None,
     progress: bool = True,
     quiet: bool = False,
+    convert: bool = True,
 ) -> Answers:
     """Import ``submission``, answer every graded case with ``model``, and write ``output``.
 
     A notebook (given, or found where its ``.py`` was asked for) is first converted to the ``.py`` beside it,
-    the file to upload. ``output=None`` writes ``homework4.pkl`` beside the submission. ``time_limit_s`` fixes
+    the file to upload; with ``convert=False`` its code cells are read as they are and only ``output`` is
+    written (the integrity re-run, whose input folder is read-only). ``output=None`` writes ``homework4.pkl`` beside the submission. ``time_limit_s`` fixes
     the limit of each case; by default it is derived from the reference solution's own time on this machine and
     model (``hw4.answers.case_time_limit``).
     """
     path = find_submission(submission)
-    if path.suffix == ".ipynb":
+    if path.suffix == ".ipynb" and convert:
         path = convert_notebook(path)
         if not quiet:
             print(f"Converted the notebook to {path}.")

@@ -275,17 +275,20 @@ def test_integrity_flags_a_borrowed_pickle(solution_pickle, tmp_path):
     from autograder.cli import main
 
     folder = tmp_path / "submissions"
-    for student in ("alice", "bob"):
+    for student in ("alice", "bob", "carol"):
         (folder / student).mkdir(parents=True)
         (folder / student / "homework4.pkl").write_bytes(solution_pickle.read_bytes())
     shutil.copy(SOLUTION, folder / "alice" / "homework4_stub.py")
     (folder / "bob" / "homework4_stub.py").write_text("def to_d(x, sigma, denoised):\n    raise NotImplementedError\n")
+    shutil.copy(ROOT / "notebooks" / "homework4_stub.ipynb", folder / "carol")  # the unfinished notebook, no .py
     grades = tmp_path / "grades.csv"
     assert main(["grade-all", str(folder), "--csv", str(grades), "--integrity"]) == 0
     rows = {row["student"]: row for row in read_csv(grades)}
-    assert rows["alice"]["total"] == rows["bob"]["total"] == "100"
+    assert rows["alice"]["total"] == rows["bob"]["total"] == rows["carol"]["total"] == "100"
     assert "reproduces homework4.pkl" in rows["alice"]["integrity"]
     assert "does NOT reproduce" in rows["bob"]["integrity"]
+    assert rows["carol"]["integrity"].startswith("Integrity: homework4_stub.ipynb does NOT reproduce")
+    assert sorted(os.listdir(folder / "carol")) == ["homework4.pkl", "homework4_stub.ipynb"]  # nothing written there
     assert main(["grade-all", str(folder), "--csv", str(grades)]) == 0  # nothing changed: kept, checks included
     assert {row["student"]: row["integrity"] for row in read_csv(grades)} == {
         s: rows[s]["integrity"] for s in rows}

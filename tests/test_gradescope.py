@@ -187,6 +187,33 @@ def test_run_autograder_script_end_to_end(root, correct_pickle):
         "the references were rebuilt instead of read from the zip's cache"
 
 
+def test_notebook_only_in_a_read_only_folder_reproduces(root, correct_pickle):
+    """The real script on ``homework4.pkl`` + ``homework4_stub.ipynb`` (no .py) in a read-only folder, as
+    Gradescope mounts it: the re-run reads the notebook where it is (it used to write the converted .py beside
+    it and fail with EROFS, so the note said "Integrity not checked") and nothing in the folder changes."""
+    import nbformat
+
+    from solutions.build import source_notebook
+
+    submission = root / "submission"
+    shutil.copy(correct_pickle, submission / "homework4.pkl")
+    nbformat.write(source_notebook(), submission / "homework4_stub.ipynb")
+    before = {p.name: p.read_bytes() for p in submission.iterdir()}
+    for path in [*submission.iterdir(), submission]:
+        path.chmod(0o555)
+    try:
+        done = run_script(root)
+    finally:
+        submission.chmod(0o755)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {p.name: p.read_bytes() for p in submission.iterdir()} == before
+    results = written(root)
+    assert results["score"] == 100, results["output"]
+    note = results["tests"][-1]
+    assert note["name"] == gradescope.INTEGRITY_TEST and note["status"] == "passed", note["output"]
+    assert note["output"].startswith("Integrity: homework4_stub.ipynb reproduces homework4.pkl"), note["output"]
+
+
 def test_missing_submission(root):
     results = gradescope.run_autograder(root=root)
     assert results == written(root)
@@ -260,14 +287,14 @@ def test_integrity_note_never_changes_the_score(root, correct_pickle, monkeypatc
     calls = []
 
     def verify(submission, pickle_path, model, time_limit_s):
-        calls.append((Path(submission).name, Path(pickle_path).name, model))
+        calls.append(([Path(p).name for p in submission], Path(pickle_path).name, model))
         assert 0 < time_limit_s <= gradescope.TIME_BUDGET_S
         assert json.loads((root / "results" / "results.json").read_text())["score"] == 100  # written before
         return FakeIntegrity(ok, f"integrity says {ok}")
 
     monkeypatch.setattr(integrity, "verify", verify)
     results = gradescope.run_autograder(root=root)
-    assert calls == [("homework4_stub.py", "Homework4.PKL", "embedded")]
+    assert calls == [(["homework4_stub.py"], "Homework4.PKL", "embedded")]
     assert results["score"] == 100
     note = results["tests"][-1]
     assert note == {"name": gradescope.INTEGRITY_TEST, "score": 0, "max_score": 0,
@@ -291,7 +318,7 @@ def test_integrity_crash_is_a_note(root, correct_pickle, monkeypatch):
 
 def test_find_submission(tmp_path):
     (tmp_path / "deep" / "er").mkdir(parents=True)
-    assert gradescope.find_submission(tmp_path) == (None, None)
+    assert gradescope.find_submission(tmp_path) == (None, ())
     (tmp_path / "a.pkl").write_bytes(b"")
     (tmp_path / "b.pkl").write_bytes(b"")
     assert gradescope.find_submission(tmp_path)[0] is None  # two unnamed pickles: ambiguous
@@ -300,7 +327,7 @@ def test_find_submission(tmp_path):
     (tmp_path / "deep" / "homework4_stub.py").write_text("")
     (tmp_path / ".homework4.pkl").write_bytes(b"")
     found, code = gradescope.find_submission(tmp_path)
-    assert found == tmp_path / "deep" / "er" / "homework4.pkl" and code == tmp_path / "deep" / "homework4_stub.py"
+    assert found == tmp_path / "deep" / "er" / "homework4.pkl" and code == (tmp_path / "deep" / "homework4_stub.py",)
 
 
 # ------------------------------------------------------------------------------- the script's fallbacks
