@@ -250,7 +250,7 @@ def test_notebook_drops_magics_and_keeps_line_numbers(tmp_path: Path) -> None:
         [
             nbformat.v4.new_markdown_cell("# Homework 4"),
             nbformat.v4.new_code_cell(
-                f"%%capture\n!pip install stable-audio-tools\nopen({str(effects / 'capture')!r}, 'w')"
+                f"%%bash\npip install stable-audio-tools\ntouch {effects / 'capture'}"
             ),
             nbformat.v4.new_code_cell(
                 "!pip install k-diffusion\n%matplotlib inline\nimport math\nSAMPLE_RATE = 48000"
@@ -259,6 +259,7 @@ def test_notebook_drops_magics_and_keeps_line_numbers(tmp_path: Path) -> None:
                 "def to_d(x, sigma, denoised):\n    %time\n    return (x - denoised) / sigma\n\n"
                 f"open({str(effects / 'test')!r}, 'w')"
             ),
+            nbformat.v4.new_code_cell("%%capture\ndef helper():\n    return 2"),  # a Python body: kept
         ],
     )
     source = read_source(path)
@@ -280,6 +281,11 @@ def test_notebook_drops_magics_and_keeps_line_numbers(tmp_path: Path) -> None:
     assert report.module.__file__ == str(path.resolve())
     assert not list(effects.iterdir())
     assert len(report.skipped) == 1 and report.skipped[0].startswith("cell 4 line 5: open(")
+    assert report.module.helper() == 2
+    assert [where for where, _, _ in report.blanked] == [
+        "cell 2 line 1", "cell 2 line 2", "cell 2 line 3", "cell 3 line 1", "cell 3 line 2", "cell 4 line 2",
+        "cell 5 line 1"]
+    assert report.blanked[1] == ("cell 2 line 2", "pip install stable-audio-tools", "in a %%bash cell")
 
 
 def test_notebook_syntax_error_names_cell_and_line(tmp_path: Path) -> None:
