@@ -186,6 +186,27 @@ def _definition(node: ast.stmt, known: Mapping[str, Any]) -> str | None:
     return CONSTANT if _is_literal(value) or _is_computed_constant(value, known) else None
 
 
+# The work a skipped statement does, told by the last part of a name it calls (``torch.load`` -> ``load``).
+WORK = (
+    (("load", "read", "open", "from_pretrained", "download", "fromfile", "loadtxt"), "loads or reads something"),
+    (("rand", "randn", "randint", "randn_like", "rand_like", "normal", "sample", "multinomial"),
+     "draws random numbers or samples"),
+    (("plot", "imshow", "show", "display", "audio", "play", "figure", "subplots", "specshow"), "plots or plays"),
+    (("write", "save", "savefig", "write_text", "dump"), "writes a file"),
+)
+
+
+def _work(node: ast.stmt) -> str | None:
+    """What a statement's calls do (``loads or reads something``, ...), by the names they call; None if unknown."""
+    called = [(_dotted(n.func) or getattr(n.func, "attr", "")).split(".")[-1].lower()
+              for n in ast.walk(node) if isinstance(n, ast.Call)]
+    for words, what in WORK:
+        if any(name == word or name.startswith(word + "_") or name.endswith("_" + word)
+               for name in called for word in words):
+            return what
+    return None
+
+
 def _classify(node: ast.stmt, known: Mapping[str, Any]) -> str | None:
     """``None`` for a statement to run, otherwise why it is skipped (``""``: skip silently)."""
     if _definition(node, known) is not None:
@@ -196,7 +217,7 @@ def _classify(node: ast.stmt, known: Mapping[str, Any]) -> str | None:
         return '`if __name__ == "__main__"` block: skipped'
     if any(isinstance(n, ast.Name) and n.id == "get_ipython" for n in ast.walk(node)):
         return "notebook magic: skipped"
-    return "not a definition: skipped"
+    return f"{_work(node) or 'not a definition'}: skipped"
 
 
 def _future_flags(node: ast.ImportFrom) -> int:
