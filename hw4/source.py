@@ -65,7 +65,8 @@ def normalize_newlines(text: str) -> str:
 PYTHON_CELL_MAGICS = frozenset({"capture", "time", "prun", "debug"})
 COLAB_HEADER = "# Commented out IPython magic to ensure Python compatibility."
 _COLAB_MAGIC = re.compile(r"# (\s*%[A-Za-z%].*)$")  # a magic Colab's export commented out, indentation kept
-_CELL_MARKER = re.compile(r"# (?:%%(?:\s.*)?|In\[[ 0-9]*\]:)$")  # ``# %%`` (VS Code, PyCharm), ``# In[3]:`` (nbconvert)
+# ``# %%`` (VS Code), ``#%%`` (PyCharm), ``# In[3]:`` (nbconvert); not Colab's commented-out ``# %%capture``.
+_CELL_MARKER = re.compile(r"#(?: ?%%(?:\s.*)?| In\[[ 0-9]*\]:)$")
 
 
 def _is_magic(line: str) -> bool:
@@ -84,7 +85,7 @@ def _statement_starts(lines: list[str]) -> list[bool]:
         if starts[-1] and _is_magic(line):
             continued = line.rstrip().endswith("\\")
             continue
-        i, n = 0, len(line)
+        i, n, comment = 0, len(line), False
         while i < n:
             c = line[i]
             if quote:
@@ -94,6 +95,7 @@ def _statement_starts(lines: list[str]) -> list[bool]:
                     i += len(quote) - 1
                     quote = ""
             elif c == "#":
+                comment = True
                 break
             elif c in "\"'":
                 quote = line[i:i + 3] if line.startswith(c * 3, i) else c
@@ -105,7 +107,7 @@ def _statement_starts(lines: list[str]) -> list[bool]:
             i += 1
         if len(quote) == 1:
             quote = ""  # an unclosed one-line string is a syntax error the parser reports
-        continued = not quote and line.rstrip().endswith("\\") and not line.lstrip().startswith("#")
+        continued = not quote and not comment and line.rstrip().endswith("\\")
     return starts
 
 

@@ -353,3 +353,28 @@ def test_summary_lists_kept_and_skipped(tmp_path: Path) -> None:
     lines = summary(import_submission(many)).splitlines()
     assert "  ... and 15 more" in lines
     assert len(lines) < 20
+
+
+def test_only_lines_that_start_a_statement_are_blanked_as_magics() -> None:
+    """``% y`` continuing a bracket and ``!`` inside a string are Python; a magic under an ``if`` keeps its block."""
+    source = (
+        "#%%\n"
+        "X = ('%d'\n"
+        "     % 3)\n"
+        'NOTE = """\n'
+        "!not a shell line\n"
+        '"""\n'
+        "if X:\n"
+        "    !echo hi\n"
+        "#%%\n"
+        "%%writefile notes.txt\n"
+        "def not_python(:\n"
+    )
+    report = import_submission(source)
+    assert report.module.X == "3" and report.module.NOTE == "\n!not a shell line\n"
+    assert [(where, text, why) for where, text, why in report.blanked] == [
+        ("line 8", "!echo hi", "shell command"),
+        ("line 10", "%%writefile notes.txt", "IPython magic"),
+        ("line 11", "def not_python(:", "in a %%writefile cell"),
+    ]
+    assert [name for _, name, _ in report.kept] == ["X", "NOTE"]
