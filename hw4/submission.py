@@ -1,16 +1,16 @@
 """Import a student's homework without running it: the runner calls ``import_submission`` on ``homework4_stub``.
 
-Students write their functions in ``homework4_stub.ipynb`` and convert it with
-``jupyter nbconvert --to script``; the notebook also loads the model, plays audio
-and runs test loops. Only the top-level statements that define something are run
-here: imports (each on its own, a failing one is reported and skipped), function
-and class definitions, and assignments computed from literals, imports, earlier
-such names and the names the runner provides (``model``, ``SAMPLE_RATE``, ...), with no
-call but a few harmless ones (``HOP = model.pretransform.downsampling_ratio``,
-``device = "cuda" if torch.cuda.is_available() else "cpu"``). Every other top-level
-statement (loading a model or a clip, sampling, plotting) is skipped and reported,
-so students no longer have to comment anything out before submitting. Reading the file (and a notebook's
-code cells) is ``hw4.source``'s job.
+Students write their functions in ``homework4_stub.ipynb`` and save it as it is or as a ``.py`` (nbconvert,
+Colab, VS Code); the notebook also loads the model, plays audio and runs test loops. Only the top-level
+statements that define something are run here: imports (each on its own, a failing one is reported and
+skipped), function and class definitions (decorated too), lambda assignments, and assignments computed from
+literals, imports, earlier such names and the names the runner provides (``model``, ``SAMPLE_RATE``, ...),
+calling only cheap constructors (``torch.tensor``, ``torch.linspace``, ``math.*``, ``np.zeros``, ...; see
+``SAFE_CALLS``) and a few harmless ones (``device = "cuda" if torch.cuda.is_available() else "cpu"``). The Python
+body of a ``%%capture`` cell nbconvert wrapped in ``get_ipython().run_cell_magic`` counts as top level. Every
+other top-level statement (loading a model or a clip, sampling, plotting) is skipped and reported with what it
+does, so students no longer have to comment anything out before submitting. Reading the file (and blanking its
+magics and shell lines) is ``hw4.source``'s job.
 """
 
 from __future__ import annotations
