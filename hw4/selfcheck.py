@@ -69,9 +69,21 @@ def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
     return expected_answers().questions[question].answers
 
 
+def function_name(fn: Callable) -> str | None:
+    """The name ``fn`` answers a question under: its own, or for ``to_d = lambda ...`` the notebook's name for it.
+
+    The runner finds a submission's functions by the names they are bound to, so ``check()`` does too.
+    """
+    own = getattr(fn, "__name__", None)
+    if by_function(own) is not None:
+        return own
+    bound = (name for name, value in getattr(fn, "__globals__", {}).items() if value is fn and by_function(name))
+    return next(bound, own)
+
+
 def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> SimpleNamespace:
     """The given functions plus, for the cascade rule, the earlier questions' functions from the same namespace."""
-    given = {fn.__name__: fn for fn in functions}
+    given = {function_name(fn): fn for fn in functions}
     last = max(questions, key=list(HOMEWORK).index)
     found = dict(given)
     for question in before(last):
@@ -85,7 +97,7 @@ def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...])
 
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     """Check notebook functions on the self-check cases; one ``(message, passed)`` per question."""
-    found = (by_function(getattr(fn, "__name__", None)) for fn in functions)
+    found = (by_function(function_name(fn)) for fn in functions)
     questions = tuple(q.key for q in found if q is not None)
     if not questions:
         names = ", ".join(q.function for q in every())
@@ -116,7 +128,7 @@ def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ..
 def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
     from .answers import generate
 
-    implementation = SimpleNamespace(**{fn.__name__: fn for fn in functions})
+    implementation = SimpleNamespace(**{function_name(fn): fn for fn in functions})
     answers = generate(implementation, _embedded_model(), LAB_CHECK, questions=questions,
                        progress=False).questions
     expected = expected_answers().questions

@@ -1,15 +1,19 @@
-"""Read a submission: a ``.py`` file, or a notebook's code cells joined without IPython magics.
+"""Read a submission however it was made, with IPython magics and shell lines blanked in place.
 
-``hw4.submission`` parses and runs what this module reads; ``load_source`` keeps, for a notebook, the cell and
-line of every joined line, so that a student is pointed at the right place.
+A ``.ipynb`` (its code cells joined), or a ``.py`` from nbconvert (Jupyter, JupyterLab), Colab's Download .py
+(magics commented out, ``!pip`` lines kept verbatim) or VS Code's and PyCharm's ``# %%`` cells; any line ends, a
+byte-order mark. Every form goes through ``blank_magics``, one cell at a time. ``hw4.submission`` parses and
+runs what this module reads; ``load_source`` keeps, for a notebook, the cell and line of every joined line, so
+that a student is pointed at the right place, and every line it blanked.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ class Source:
     filename: str  # given to compile(): the real path, or "<name>" for a source string
     display: str  # the file name as the student knows it
     cells: list[tuple[int, int]] | None = None  # notebook: (cell, line in cell) per joined line
+    blanked: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, reason) per magic blanked
 
     def where(self, lineno: int | None) -> str:
         """``line 12``, or ``cell 5 line 3`` for a notebook."""
@@ -55,8 +60,129 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# Cell magics whose body is Python run in the notebook's own namespace: the body is kept, only the magic is blanked.
+# Every other cell magic (%%bash, %%writefile, %%html, %%timeit, ...) blanks its whole cell.
+PYTHON_CELL_MAGICS = frozenset({"capture", "time", "prun", "debug"})
+COLAB_HEADER = "# Commented out IPython magic to ensure Python compatibility."
+_COLAB_MAGIC = re.compile(r"# (\s*%[A-Za-z%].*)$")  # a magic Colab's export commented out, indentation kept
+# ``# %%`` (VS Code), ``#%%`` (PyCharm), ``# In[3]:`` (nbconvert); not Colab's commented-out ``# %%capture``.
+_CELL_MARKER = re.compile(r"#(?: ?%%(?:\s.*)?| In\[[ 0-9]*\]:)$")
+
+
 def _is_magic(line: str) -> bool:
     return line.lstrip().startswith(("%", "!"))
+
+
+def _statement_starts(lines: list[str]) -> list[bool]:
+    """For each line, whether it starts a statement (not inside brackets, a string or a ``\\`` continuation).
+
+    A magic line is only one where a statement starts: ``% y`` continuing ``("a %s"`` is Python.
+    """
+    starts: list[bool] = []
+    depth, quote, continued = 0, "", False
+    for line in lines:
+        starts.append(depth == 0 and not quote and not continued)
+        if starts[-1] and _is_magic(line):
+            continued = line.rstrip().endswith("\\")
+            continue
+        i, n, comment = 0, len(line), False
+        while i < n:
+            c = line[i]
+            if quote:
+                if c == "\\":
+                    i += 1
+                elif line.startswith(quote, i):
+                    i += len(quote) - 1
+                    quote = ""
+            elif c == "#":
+                comment = True
+                break
+            elif c in "\"'":
+                quote = line[i:i + 3] if line.startswith(c * 3, i) else c
+                i += len(quote) - 1
+            elif c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth = max(depth - 1, 0)
+            i += 1
+        if len(quote) == 1:
+            quote = ""  # an unclosed one-line string is a syntax error the parser reports
+        continued = not quote and not comment and line.rstrip().endswith("\\")
+    return starts
+
+
+def _cell_magic_name(line: str) -> str | None:
+    """``capture`` for ``%%capture -n``; None for a line that is no cell magic."""
+    stripped = line.strip()
+    return stripped[2:].split(" ")[0] if stripped.startswith("%%") else None
+
+
+def _cell_magic(lines: list[str], starts: list[bool]) -> int | None:
+    """The index of a cell magic (``%%name``) on the cell's first line of code, if there is one."""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return i if starts[i] and stripped.startswith("%%") else None
+    return None
+
+
+def blank_magics(lines: list[str]) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """One cell's lines with IPython magics and shell lines blanked in place: ``(lines, [(index, text, reason)])``.
+
+    An indented one becomes ``pass`` so that its block stays non-empty. A ``%%`` cell magic on the cell's first
+    line of code blanks the whole cell, unless its body is Python (``PYTHON_CELL_MAGICS``, e.g. ``%%capture``).
+    """
+    starts = _statement_starts(lines)
+    out, blanked = list(lines), []
+    magic = _cell_magic(lines, starts)
+    whole_cell = magic is not None and _cell_magic_name(lines[magic]) not in PYTHON_CELL_MAGICS
+    continued = False  # a magic line ending in a backslash continues on the next line
+    for i, line in enumerate(lines):
+        if whole_cell and i > magic:
+            reason = f"in a {lines[magic].strip().split(' ')[0]} cell"
+        elif continued or (starts[i] and _is_magic(line)):
+            reason = "shell command" if line.lstrip().startswith("!") else "IPython magic"
+            continued = line.rstrip().endswith("\\")
+        else:
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out[i] = f"{indent}pass" if indent and not whole_cell else ""
+        if line.strip():
+            blanked.append((i, line, reason))
+    return out, blanked
+
+
+def _restore_colab_magics(lines: list[str]) -> list[str]:
+    """Colab's Download .py comments magics out (and a cell magic's whole cell): put them back, to blank them alike."""
+    out = list(lines)
+    i = 0
+    while i < len(out):
+        match = _COLAB_MAGIC.match(out[i])
+        if match is None:
+            i += 1
+            continue
+        out[i] = match.group(1)
+        i += 1
+        if _cell_magic_name(out[i - 1]) in PYTHON_CELL_MAGICS:  # another cell magic's body stays commented out
+            while i < len(out) and out[i].startswith("#"):  # the cell's body, commented out line by line
+                out[i] = out[i][2:] if out[i].startswith("# ") else ""
+                i += 1
+    return out
+
+
+def _script_code(text: str) -> tuple[str, list[tuple[int, str, str]]]:
+    """A ``.py`` file with magics and shell lines blanked, cell by cell where it marks cells (``# %%``, ``# In[1]:``)."""
+    lines = text.split("\n")
+    if COLAB_HEADER in lines:
+        lines = _restore_colab_magics(lines)
+    cuts = [0, *(i for i, line in enumerate(lines) if _CELL_MARKER.match(line.rstrip())), len(lines)]
+    out: list[str] = []
+    blanked: list[tuple[int, str, str]] = []
+    for begin, end in zip(cuts, cuts[1:]):
+        cell, found = blank_magics(lines[begin:end])
+        out += cell
+        blanked += [(begin + i + 1, line, reason) for i, line, reason in found]
+    return "\n".join(out), blanked
 
 
 def _raw_notebook(text: str) -> dict[str, Any] | None:
@@ -72,7 +198,7 @@ def _raw_notebook(text: str) -> dict[str, Any] | None:
     return nb
 
 
-def _notebook_code(text: str, display: str) -> tuple[str, list[tuple[int, int]]]:
+def _notebook_code(text: str, display: str) -> tuple[str, list[tuple[int, int]], list[tuple[int, str, str]]]:
     """Join a notebook's code cells, blanking IPython magics and shell lines in place."""
     import nbformat
 
@@ -90,6 +216,7 @@ def _notebook_code(text: str, display: str) -> tuple[str, list[tuple[int, int]]]
 
     lines: list[str] = []
     where: list[tuple[int, int]] = []
+    blanked: list[tuple[int, str, str]] = []
     for number, cell in enumerate(nb.get("cells", []), start=1):
         if cell.get("cell_type") != "code":
             continue
@@ -98,18 +225,17 @@ def _notebook_code(text: str, display: str) -> tuple[str, list[tuple[int, int]]]
             source = "".join(str(part) for part in source)
         if not isinstance(source, str):
             continue
-        cell_lines = normalize_newlines(source).split("\n")
-        cell_magic = source.lstrip().startswith("%%")
-        continued = False  # a magic line ending in a backslash continues on the next line
-        for i, line in enumerate(cell_lines, start=1):
-            if cell_magic or continued or _is_magic(line):
-                continued = line.rstrip().endswith("\\")
-                indent = line[: len(line) - len(line.lstrip())]
-                # An indented magic keeps its block non-empty with a ``pass``.
-                line = f"{indent}pass" if indent and not cell_magic else ""
-            lines.append(line)
-            where.append((number, i))
-    return "\n".join(lines) + "\n", where
+        cell_lines, found = blank_magics(normalize_newlines(source).split("\n"))
+        blanked += [(len(lines) + i + 1, line, reason) for i, line, reason in found]
+        lines += cell_lines
+        where += [(number, i) for i in range(1, len(cell_lines) + 1)]
+    return "\n".join(lines) + "\n", where, blanked
+
+
+def script_source(text: str, filename: str, display: str) -> Source:
+    """Python source text (any line ends, a byte-order mark) read as a ``.py`` file is."""
+    code, blanked = _script_code(normalize_newlines(text).removeprefix("\ufeff"))
+    return Source(code, filename, display, None, blanked)
 
 
 def load_source(path: str | os.PathLike[str]) -> Source:
@@ -138,9 +264,9 @@ def load_source(path: str | os.PathLike[str]) -> Source:
         ) from None
     filename = os.path.abspath(p)
     if p.suffix.lower() == ".ipynb":
-        code, cells = _notebook_code(text, display)
-        return Source(code, filename, display, cells)
-    return Source(text, filename, display)
+        code, cells, blanked = _notebook_code(text, display)
+        return Source(code, filename, display, cells, blanked)
+    return script_source(text, filename, display)
 
 
 def read_source(path: str | os.PathLike[str]) -> str:

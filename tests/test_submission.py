@@ -165,9 +165,9 @@ def test_script_keeps_definitions_and_runs_nothing_else(tmp_path: Path) -> None:
         f"line {_line('get_ipython().run_line')}: get_ipython().run_line_magic('matplotlib', 'inline')"
         "  (notebook magic: skipped)",
         f'line {_line("Path(SIDE")}: Path(SIDE_EFFECTS, "top_level_ran").write_text("oops")'
-        "  (not a definition: skipped)",
-        f"line {_line('model, ')}: model, model_config = load_model()  (not a definition: skipped)",
-        f"line {_line('for i')}: for i in range(3): ...  (not a definition: skipped)",
+        "  (writes a file: skipped)",
+        f"line {_line('model, ')}: model, model_config = load_model()  (loads or reads something: skipped)",
+        f"line {_line('for i')}: for i in range(3): ...  (writes a file: skipped)",
     ]
     for text in ("ipd.display(", 'print("done")', "assert to_d", "with open(", "try: ...", "__main__"):
         assert text in skipped, text
@@ -250,7 +250,7 @@ def test_notebook_drops_magics_and_keeps_line_numbers(tmp_path: Path) -> None:
         [
             nbformat.v4.new_markdown_cell("# Homework 4"),
             nbformat.v4.new_code_cell(
-                f"%%capture\n!pip install stable-audio-tools\nopen({str(effects / 'capture')!r}, 'w')"
+                f"%%bash\npip install stable-audio-tools\ntouch {effects / 'capture'}"
             ),
             nbformat.v4.new_code_cell(
                 "!pip install k-diffusion\n%matplotlib inline\nimport math\nSAMPLE_RATE = 48000"
@@ -259,6 +259,7 @@ def test_notebook_drops_magics_and_keeps_line_numbers(tmp_path: Path) -> None:
                 "def to_d(x, sigma, denoised):\n    %time\n    return (x - denoised) / sigma\n\n"
                 f"open({str(effects / 'test')!r}, 'w')"
             ),
+            nbformat.v4.new_code_cell("%%capture\ndef helper():\n    return 2"),  # a Python body: kept
         ],
     )
     source = read_source(path)
@@ -280,6 +281,11 @@ def test_notebook_drops_magics_and_keeps_line_numbers(tmp_path: Path) -> None:
     assert report.module.__file__ == str(path.resolve())
     assert not list(effects.iterdir())
     assert len(report.skipped) == 1 and report.skipped[0].startswith("cell 4 line 5: open(")
+    assert report.module.helper() == 2
+    assert [where for where, _, _ in report.blanked] == [
+        "cell 2 line 1", "cell 2 line 2", "cell 2 line 3", "cell 3 line 1", "cell 3 line 2", "cell 4 line 2",
+        "cell 5 line 1"]
+    assert report.blanked[1] == ("cell 2 line 2", "pip install stable-audio-tools", "in a %%bash cell")
 
 
 def test_notebook_syntax_error_names_cell_and_line(tmp_path: Path) -> None:
@@ -347,3 +353,28 @@ def test_summary_lists_kept_and_skipped(tmp_path: Path) -> None:
     lines = summary(import_submission(many)).splitlines()
     assert "  ... and 15 more" in lines
     assert len(lines) < 20
+
+
+def test_only_lines_that_start_a_statement_are_blanked_as_magics() -> None:
+    """``% y`` continuing a bracket and ``!`` inside a string are Python; a magic under an ``if`` keeps its block."""
+    source = (
+        "#%%\n"
+        "X = ('%d'\n"
+        "     % 3)\n"
+        'NOTE = """\n'
+        "!not a shell line\n"
+        '"""\n'
+        "if X:\n"
+        "    !echo hi\n"
+        "#%%\n"
+        "%%writefile notes.txt\n"
+        "def not_python(:\n"
+    )
+    report = import_submission(source)
+    assert report.module.X == "3" and report.module.NOTE == "\n!not a shell line\n"
+    assert [(where, text, why) for where, text, why in report.blanked] == [
+        ("line 8", "!echo hi", "shell command"),
+        ("line 10", "%%writefile notes.txt", "IPython magic"),
+        ("line 11", "def not_python(:", "in a %%writefile cell"),
+    ]
+    assert [name for _, name, _ in report.kept] == ["X", "NOTE"]
