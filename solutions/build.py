@@ -198,9 +198,19 @@ def same_answers(a: dict, b: dict) -> bool:
             and all(ca[k].keys() == cb[k].keys() and all(_same_arrays(ca[k][q], cb[k][q]) for q in ca[k]) for k in ca))
 
 
+def _current(path: Path, answers: dict) -> bool:
+    """Whether the data file at ``path`` reads in today's format and holds ``answers``."""
+    from hw4.safe_pickle import AnswerFileError, load_answers
+
+    try:
+        return same_answers(load_answers(path), answers)
+    except AnswerFileError:  # missing, or written in an earlier format
+        return False
+
+
 def build_all(check: bool = False) -> list[str]:
     """Regenerate every generated file; with ``check``, write nothing and return the names of stale ones."""
-    from hw4.safe_pickle import dump_answers, load_answers
+    from hw4.safe_pickle import dump_answers
 
     source = source_notebook()
     lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
@@ -210,7 +220,7 @@ def build_all(check: bool = False) -> list[str]:
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
     data = {SELFCHECK_DATA: selfcheck_answers(), LAB_SELFCHECK_DATA: lab_selfcheck_answers()}
     data_stale = {path: answers for path, answers in data.items()
-                  if not path.exists() or not same_answers(load_answers(path), answers)}
+                  if not _current(path, answers)}
     stale += [str(path.relative_to(ROOT)) for path in data_stale]
     if check:
         return stale

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from conftest import damaged
 
 from autograder.cli import main  # the staff commands (grade) and the student ones (answers)
+from hw4.safe_pickle import dump_answers, load_answers
 
 GOLDEN = Path(__file__).with_name("golden")
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,7 @@ def _with_slips(source: str) -> str:
 
 
 def _raw(path: Path) -> dict:
-    with open(path, "rb") as f:  # our own runner's output: trusted here
-        return pickle.load(f)
+    return load_answers(path)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def pickles(tmp_path_factory, isolated_cache, solution_pickle) -> dict[str, Path
     }
     for name, value in variants.items():
         made[name] = folder / f"{name}.pkl"
-        made[name].write_bytes(pickle.dumps(value))
+        dump_answers(value, made[name])
     made["text_file"] = folder / "text_file.pkl"
     made["text_file"].write_text("print('hello')\n")
     return made

@@ -14,25 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hw4.safe_pickle import AnswerFileError, load_answers
-
-try:
-    from numpy._core.numeric import _frombuffer
-except ImportError:  # numpy 1.x
-    from numpy.core.numeric import _frombuffer
+from hw4.plain_data import to_plain
+from hw4.safe_pickle import MAX_BYTES, AnswerFileError, load_answers
 
 ESCAPES = "\x1b[2J\x1b[H\rtotal: 100 / 100\x1b]0;owned\x07\u202e"
-
-
-class _SharedBuffer:
-    """Pickles as numpy's ``_frombuffer`` over one bytes object, which the pickler memoises: 200 arrays, 16 MB."""
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-
-    def __reduce__(self):
-        return (_frombuffer, (self.raw, np.dtype("f4"), (len(self.raw) // 4,), "C"))
-
 
 # The child's own high-water mark (VmHWM; ru_maxrss would include the RSS of the test process it was forked from).
 MEASURED = ("import re, sys\nfrom autograder.cli import main\ncode = main(sys.argv[1:])\n"
@@ -49,10 +34,10 @@ def hw4_grade(path: Path, *args: str) -> tuple[subprocess.CompletedProcess, floa
 
 
 def test_one_buffer_referenced_many_times_cannot_amplify_memory(tmp_path, isolated_cache, solution_pickle):
-    shared = _SharedBuffer(bytes(16 * 1024 * 1024))
+    shared = to_plain(np.zeros(4 * 1024 * 1024, np.float32), MAX_BYTES)  # one record, which the pickler memoises
     answers = {"meta": {}, "questions": {"q1_to_d": {"answers": {f"a{i}": shared for i in range(200)}}}}
     path = tmp_path / "homework4.pkl"
-    path.write_bytes(pickle.dumps(answers, protocol=4))
+    path.write_bytes(pickle.dumps(answers, protocol=4))  # 200 arrays of 16 MB over one buffer
     assert path.stat().st_size < 17 * 1024 * 1024
     with pytest.raises(AnswerFileError, match="counting repeated references"):
         load_answers(path)
@@ -72,7 +57,7 @@ def hostile_text_pickle(tmp_path, solution_pickle) -> Path:
     del q3["answers"][first], q3["answers"][second]
     answers["questions"][f"extra{ESCAPES}"] = {}
     path = tmp_path / "homework4.pkl"
-    path.write_bytes(pickle.dumps(answers, protocol=4))  # the stock pickler: dump_answers would refuse it
+    path.write_bytes(pickle.dumps(to_plain(answers, MAX_BYTES), protocol=4))  # unchecked: lone surrogate kept
     return path
 
 
