@@ -9,13 +9,13 @@ limit if the child stays silent; an ``os._exit``, a signal or a crash is reporte
 fork (``fork=False``) tasks run here, the process state (``hw4.process_state``) is restored after each, but an
 ignored limit or an exit cannot be contained.
 
-Why a plain ``os.fork`` and not pebble's ``ProcessPool`` or ``concurrent.futures`` with a fork context:
-their pools send results back pickled, and the parent must not unpickle what code in the child may
-write on the pipe (here: a JSON header and a ``.npy`` read with ``allow_pickle=False``); their timeout stops the
-worker from outside (SIGTERM, then SIGKILL) and not the processes it started, with no message naming the line
-that was running, where here the soft limit fires inside the child and the parent kills its process group; a
-worker runs many tasks unless it is limited to one; and the lanes (in order, skipped after a stop) would still be
-written on top. ``multiprocessing`` also refuses children in daemonic processes, where a plain fork works.
+Why a plain ``os.fork`` and not pebble's ``ProcessPool`` or ``concurrent.futures`` with a fork context: their
+pools send results back pickled, and the parent must not unpickle what code in the child may write on the pipe
+(here: a JSON header and a ``.npy`` read with ``allow_pickle=False``); their timeout stops the worker from outside
+(SIGTERM, then SIGKILL) and not the processes it started, with no message naming the line that was running, where
+here the soft limit fires inside the child and the parent kills its process group; a worker runs many tasks unless
+it is limited to one; and the lanes (in order, skipped after a stop) would still be written on top.
+``multiprocessing`` also refuses children in daemonic processes, where a plain fork works.
 """
 
 from __future__ import annotations
