@@ -28,6 +28,7 @@ LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 ROOT = Path(__file__).resolve().parents[1]
 KEY_SOURCES = (
     "hw4/answers.py", "hw4/cases.py", "hw4/questions.py",  # the cases and how they run
+    "hw4/case_inputs.py", "hw4/isolation.py", "hw4/process_state.py", "hw4/student_errors.py",
     "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # their inputs
     "autograder/mistakes.py", "solutions/variants.py",  # the catalogue, whose answers are cached under the same key
 )

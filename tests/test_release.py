@@ -31,7 +31,7 @@ SOLUTIONS = REPO / "solutions" / "homework4.py"
 TREE = ("hw4", "autograder", "solutions", "notebooks", "scripts", "runner.ipynb", "pyproject.toml",
         "requirements-nodeps.txt", "environment.yml", "README.md")
 TARGET = ("someone/hw4-student", "fall-2026")
-# Solution lines that must never reach students (none is a self-check hint or generic runtime code: hw4/answers.py
+# Solution lines that must never reach students (none is a self-check hint or generic runtime code: hw4/case_inputs.py
 # builds the masks of Q3-Q4 cases itself with `mask[..., start:end] = 1`).
 DISTINCTIVE = (
     "return (x - denoised) / append_dims(sigma, x.ndim)",
