@@ -107,7 +107,7 @@ def grade(answers: Answers, references: Answers, diagnoser: Diagnoser | None = N
     results = []
     for q, judgement in judged.items():
         points = float(HOMEWORK[q].points)
-        score = round(points * judgement.fraction, 2)
+        score = round(points * judgement.passed / max(len(judgement.cases), 1), 2)
         results.append(QuestionResult(q, HOMEWORK[q].title, score, points, _feedback(judgement.cases, _note(judgement)),
                                       judgement.cases))
     return Report(results, notes)

@@ -69,11 +69,6 @@ class Judgement:
         return sum(c.passed for c in self.cases)
 
     @property
-    def fraction(self) -> float:
-        """The share of cases that pass (0 for a question without cases)."""
-        return self.passed / max(len(self.cases), 1)
-
-    @property
     def raised(self) -> tuple[str, ...]:
         """The exceptions recorded for the cases, in case order."""
         return tuple(str(c.raised) for c in self.cases if c.raised is not None)

@@ -25,7 +25,7 @@ def entries(**by_question: dict) -> dict[str, QuestionAnswers]:
 
 def test_a_right_answer_passes_and_nothing_is_explained():
     judged = judge(entries(q1_to_d={"a": RIGHT, "b": RIGHT * (1 + 1e-7)}), EXPECTED, CATALOGUE, answers_of)
-    assert judged["q1_to_d"].fraction == 1 and judged["q1_to_d"].diagnosis is None
+    assert judged["q1_to_d"].passed == 2 and judged["q1_to_d"].diagnosis is None
     assert judged["q1_sample"].passed == 0 and judged["q1_sample"].cases[0].reason == "no answer"
 
 
@@ -39,10 +39,10 @@ def test_a_catalogued_mistake_is_named_and_earns_nothing():
 def test_an_earlier_mistake_is_counted_once_and_an_accepted_variant_earns_full_credit():
     slipped = entries(q1_to_d={"a": SLIP, "b": SLIP}, q1_sample={"c": SLIP}, q3_inpaint={"d": SLIP, "e": SLIP})
     judged = judge(slipped, EXPECTED, CATALOGUE, answers_of)
-    assert judged["q1_sample"].fraction == 1 and judged["q1_sample"].diagnosis.credit
+    assert judged["q1_sample"].passed == 1 and judged["q1_sample"].diagnosis.credit
     assert "already counted" in judged["q1_sample"].diagnosis.feedback
     alone = judge(entries(q3_inpaint={"d": SLIP, "e": SLIP}), EXPECTED, CATALOGUE, answers_of)["q3_inpaint"]
-    assert alone.fraction == 1 and alone.diagnosis.entry_name == "k_euler_q3"
+    assert alone.passed == 2 and alone.diagnosis.entry_name == "k_euler_q3"
     assert [c.reason for c in alone.cases] == ["accepted (k_euler_q3)"] * 2
 
 
