@@ -1,37 +1,25 @@
-"""Name the likely mistake behind a wrong answer: ``hw4.judge``'s rule, with catalogue answers run here.
+"""What catalogue entries answer, for ``hw4.judge``'s rule: each combination run here on demand, then cached.
 
 Only questions a student got wrong are looked at, and only the catalogue combinations
 that can explain them are run (then cached), so a correct submission costs nothing here.
-The rule itself lives in ``hw4.judge`` and is shared with the notebook's ``check()``.
+The rule itself lives in ``hw4.judge`` and is shared with the notebook's ``check()``; ``autograder.grade``
+passes it ``Diagnoser.catalogue`` and ``Diagnoser.answers_of``.
 """
 
 from __future__ import annotations
-
-import hashlib
-from importlib.util import find_spec
-from pathlib import Path
 
 from filelock import FileLock
 
 from hw4.answers_file import Answers
 from hw4.cases import CaseSet
 from hw4.catalogue import combo_key
-from hw4.judge import Diagnosis, explain
+from hw4.judge import Diagnosis
 from hw4.questions import GRADED
+from solutions.mistakes import CATALOGUE
 
 from .references import cache_path, cached, store
 
 __all__ = ["Diagnoser", "Diagnosis"]
-
-
-def catalogue_version() -> str:
-    """A digest of the catalogue's code, so cached answers of an entry are rebuilt when its code changes.
-
-    The files are found, not imported: importing the catalogue's code pulls in torch and k-diffusion (seconds),
-    which grading a correct submission never needs.
-    """
-    sources = tuple(Path(find_spec(name).origin).read_bytes() for name in ("autograder.mistakes", "hw4.catalogue"))
-    return hashlib.sha256(b"\0".join(sources)).hexdigest()[:8]
 
 
 class Diagnoser:
@@ -40,7 +28,7 @@ class Diagnoser:
     def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED, model=None):
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}  # (combination, question): answers by case
-        self._version = catalogue_version()
+        self.catalogue = CATALOGUE
 
     @property
     def model(self):
@@ -50,12 +38,11 @@ class Diagnoser:
             self._model, _ = load_model(self.model_name)
         return self._model
 
-    def answers_of(self, entry, question: str) -> dict:
-        """The answers of a catalogue entry (or a tuple of entry names) for ``question``, cached on disk."""
-        names = (entry.name,) if hasattr(entry, "name") else tuple(entry)
+    def answers_of(self, names: tuple[str, ...], question: str) -> dict:
+        """The answers of a combination of catalogue entries for ``question``, cached on disk."""
         name = combo_key(names)
         if (name, question) not in self._answers:
-            kind = f"{name}.{question}.{self._version}"
+            kind = f"{name}.{question}"  # under the reference key, which covers the catalogue's code too
             found = cached(kind, self.key)
             if found is None:
                 lock = cache_path(kind, self.key).with_suffix(".lock")
@@ -67,15 +54,10 @@ class Diagnoser:
 
     def _build(self, names: tuple[str, ...], question: str, kind: str) -> Answers:
         from hw4.answers import generate
-        from solutions.variants import implementation
+        from solutions.mistakes import implementation
 
         # the catalogue is our own code: it runs in this process, without a forked child per case
         found = generate(implementation(names), self.model, self.cases, questions=(question,), progress=False,
                          isolate=False)
         store(kind, self.key, found)
         return found
-
-    def explain(self, question: str, student: dict[str, dict], wrong: list[str],
-                correct: frozenset[str] = frozenset()) -> Diagnosis | None:
-        """Explain the ``wrong`` cases of ``question`` from the student's answers (``correct``: questions all right)."""
-        return explain(question, student, wrong, self.answers_of, correct)

@@ -1,30 +1,22 @@
 """``report = grade(answers, references)``: score a student's answers file against the reference answers.
 
-Steps, in order: check the file is compatible (format, model, cases) -> compare every
-case -> explain wrong questions with the mistake catalogue -> points per question.
+Steps, in order: check the file is compatible (format, model, cases) -> judge every question
+(``hw4.judge``: compare each case, explain wrong ones with the mistake catalogue) -> points per question.
 Nothing here executes anything from the student's file; it only reads arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from hw4.answers_file import Answers, CannotGrade, QuestionAnswers
-from hw4.compare import Verdict, compare
+from hw4.judge import CaseResult, Judgement, judge
 from hw4.questions import HOMEWORK
 from hw4.text import printable
 
-MAX_ERROR = 500  # characters of a recorded error shown in feedback
-
-
-@dataclass
-class CaseResult:
-    """One case: passed or not, its relative error, and why."""
-
-    name: str
-    passed: bool
-    error: float | None
-    reason: str
+if TYPE_CHECKING:
+    from .diagnose import Diagnoser
 
 
 @dataclass
@@ -36,7 +28,7 @@ class QuestionResult:
     score: float
     max_score: float
     feedback: str
-    cases: list[CaseResult] = field(default_factory=list)
+    cases: tuple[CaseResult, ...] = ()
 
 
 @dataclass
@@ -82,14 +74,7 @@ def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
     return None
 
 
-def _case_result(name: str, found: dict, errors: dict, expected) -> CaseResult:
-    if name in errors:
-        return CaseResult(name, False, None, f"raised {printable(errors[name], MAX_ERROR)}")
-    verdict: Verdict = compare(found.get(name), expected)
-    return CaseResult(name, verdict.passed, verdict.error, verdict.reason)
-
-
-def _feedback(results: list[CaseResult], note: str | None) -> str:
+def _feedback(results: tuple[CaseResult, ...], note: str | None) -> str:
     passed = sum(r.passed for r in results)
     head = f"{passed}/{len(results)} cases match"
     wrong = [r for r in results if not r.passed]
@@ -102,35 +87,27 @@ def _feedback(results: list[CaseResult], note: str | None) -> str:
     return f"{head}; e.g. case '{wrong[0].name}': {wrong[0].reason}."
 
 
-def grade(answers: Answers, references: Answers, diagnoser=None) -> Report:
+def _note(judgement: Judgement) -> str | None:
+    """What the feedback says besides the count: why the entry could not be graded, or what explains it."""
+    if judgement.problem is not None or judgement.diagnosis is None:
+        return judgement.problem
+    diagnosis = judgement.diagnosis
+    return ("" if diagnosis.credit else "Likely mistake: ") + diagnosis.feedback
+
+
+def grade(answers: Answers, references: Answers, diagnoser: Diagnoser | None = None) -> Report:
     """Score ``answers`` against ``references`` with each question's points; ``diagnoser`` (optional) names likely
     mistakes."""
     check_compatible(answers, references)
     notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers.questions if k not in HOMEWORK]
-    per_question: dict[str, list[CaseResult]] = {}
-    student: dict[str, dict] = {}
-    problems: dict[str, str | None] = {}
-    for q in HOMEWORK:
-        entry = answers.questions.get(q)
-        problems[q] = _problem(entry, q)
-        entry = entry or QuestionAnswers()
-        student[q] = entry.answers
-        expected = references.questions[q].answers
-        per_question[q] = [_case_result(name, entry.answers, entry.errors, value) for name, value in expected.items()]
-    correct = frozenset(q for q, rs in per_question.items() if all(r.passed for r in rs))
+    expected = {q: references.questions[q].answers for q in HOMEWORK}
+    problems = {q: _problem(answers.questions.get(q), q) for q in HOMEWORK}
+    catalogue, answers_of = (diagnoser.catalogue, diagnoser.answers_of) if diagnoser else (None, None)
+    judged = judge(answers.questions, expected, catalogue, answers_of, problems)
     results = []
-    for q in HOMEWORK:
-        cases, note = per_question[q], problems[q]
-        wrong = [r.name for r in cases if not r.passed and r.error is not None]  # an array, but other values
-        if wrong and diagnoser is not None and note is None:
-            diagnosis = diagnoser.explain(q, student, wrong, correct)
-            if diagnosis is not None:
-                note = ("" if diagnosis.credit else "Likely mistake: ") + diagnosis.feedback
-                if diagnosis.credit:
-                    for r in cases:
-                        if r.name in wrong:
-                            r.passed, r.reason = True, f"accepted ({diagnosis.entry_name})"
+    for q, judgement in judged.items():
         points = float(HOMEWORK[q].points)
-        score = round(points * sum(r.passed for r in cases) / max(len(cases), 1), 2)
-        results.append(QuestionResult(q, HOMEWORK[q].title, score, points, _feedback(cases, note), cases))
+        score = round(points * judgement.passed / max(len(judgement.cases), 1), 2)
+        results.append(QuestionResult(q, HOMEWORK[q].title, score, points, _feedback(judgement.cases, _note(judgement)),
+                                      judgement.cases))
     return Report(results, notes)

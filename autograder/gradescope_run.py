@@ -151,9 +151,9 @@ def run_autograder(root: str | Path = ROOT, model_name: str | None = None) -> di
 def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None) -> str:
     """Make sure the references (and, by default for the embedded model, the mistake catalogue) are cached."""
     from hw4.questions import HOMEWORK, before
+    from solutions.mistakes import CATALOGUE
 
     from .diagnose import Diagnoser
-    from .mistakes import MISTAKES
     from .references import cache_path, cached, load_references, reference_key
 
     key = reference_key(model_name)
@@ -162,10 +162,10 @@ def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None) -> str:
     status = f"references for key {key}: {'found in the cache' if hit else 'built now'} ({cache_path('references', key)})"
     if catalogue if catalogue is not None else model_name == EMBEDDED:
         diagnoser = Diagnoser(key, model_name)
-        for entry in MISTAKES:
+        for entry in CATALOGUE.mistakes:
             for question in (q for q in HOMEWORK if q not in before(entry.question)):
-                diagnoser.answers_of(entry, question)
-        status += f"; mistake catalogue ready ({len(MISTAKES)} entries)"
+                diagnoser.answers_of((entry.name,), question)
+        status += f"; mistake catalogue ready ({len(CATALOGUE.mistakes)} entries)"
     return status
 
 

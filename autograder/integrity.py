@@ -18,10 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from hw4.answers_file import Answers, CannotGrade, parse_answers
-from hw4.compare import compare
+from hw4.judge import agree
 from hw4.model import EMBEDDED
 from hw4.questions import HOMEWORK
 from hw4.safe_pickle import MAX_BYTES, AnswerFileError, load_answers
@@ -108,7 +106,7 @@ def case_answers(answers: Answers) -> tuple[dict[str, object], dict[str, str]]:
 
 
 def mismatched_cases(produced: Answers, submitted: Answers) -> list[str]:
-    """Cases answered by one file and not the other, or whose arrays differ beyond ``hw4.compare`` tolerance."""
+    """Cases answered by one file and not the other, or whose answers ``hw4.judge.agree`` tells apart."""
     mine, _ = case_answers(produced)
     theirs, _ = case_answers(submitted)
     different = []
@@ -116,7 +114,7 @@ def mismatched_cases(produced: Answers, submitted: Answers) -> list[str]:
         a, b = mine.get(name), theirs.get(name)
         if a is None and b is None:
             continue  # neither file answered it (both raised)
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or not compare(a, b).passed:
+        if not agree(a, b):
             different.append(name)
     return different
 

@@ -30,7 +30,7 @@ KEY_SOURCES = (
     "hw4/answers.py", "hw4/cases.py", "hw4/questions.py",  # the cases and how they run
     "hw4/case_inputs.py", "hw4/isolation.py", "hw4/process_state.py", "hw4/student_errors.py",
     "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # their inputs
-    "autograder/mistakes.py", "solutions/variants.py",  # the catalogue, whose answers are cached under the same key
+    "solutions/__init__.py", "solutions/mistakes.py", "hw4/catalogue.py",  # the catalogue, cached under the same key
 )
 
 
@@ -53,7 +53,10 @@ def _library_versions() -> str:
 
 
 def reference_key(model_name: str = EMBEDDED, cases: CaseSet = GRADED) -> str:
-    """A digest of everything the reference answers depend on."""
+    """A digest of everything the reference answers and the catalogue's answers depend on: the one cache key.
+
+    ``autograder.diagnose`` caches each catalogue combination under it, beside the references.
+    """
     digest = hashlib.sha256()
     sources = [SOLUTIONS_FILE.read_bytes()] + [(ROOT / name).read_bytes() for name in KEY_SOURCES]
     for part in (*sources, cases.version.encode(), model_id(model_name).encode(), _library_versions().encode()):

@@ -1,8 +1,12 @@
-"""Which catalogue entry explains a question's wrong answers: one rule for the grader and the self-checks.
+"""How a question is judged: one function for the grader, the notebook's ``check()`` and the integrity re-run.
 
-``explain`` is given the student's answers and ``answers_of``, which says what a
-combination of catalogue entries answers (the grader runs the entries, ``check()``
-reads them from the shipped self-check data). The rule:
+``judge`` compares every case with ``hw4.compare``, then explains a question's wrong cases with the
+mistake catalogue, and returns one ``Judgement`` per question: the cases (with the accepted ones marked),
+the catalogue entry that explains them, and why the entry could not be graded. The grader's table and
+``results.json`` (``autograder.feedback``), ``check()`` (``hw4.selfcheck``) only lay it out.
+
+``answers_of`` says what a combination of catalogue entries answers (the grader runs the entries,
+``check()`` reads them from the shipped self-check data). The rule:
 
 - a mistake already made in an earlier question that explains these answers too is counted
   there only (credit here), with or without this question's accepted variants on top;
@@ -12,16 +16,19 @@ reads them from the shipped self-check data). The rule:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .catalogue import BY_NAME, combo_key, mistakes_for, variant_sets
+from .answers_file import QuestionAnswers
+from .catalogue import Catalogue, combo_key
 from .compare import compare
 from .questions import HOMEWORK, before
+from .text import printable
 
-AnswersOf = Callable[[tuple[str, ...], str], "dict | None"]
+AnswersOf = Callable[[tuple[str, ...], str], "Mapping[str, object] | None"]
+MAX_ERROR = 500  # characters of a recorded exception kept in a case's reason
 
 
 @dataclass(frozen=True)
@@ -33,19 +40,65 @@ class Diagnosis:
     credit: bool
 
 
-def matches(student: dict, other: dict | None, names: list[str]) -> bool:
+@dataclass(frozen=True)
+class CaseResult:
+    """One case: passed or not, its relative error (None when nothing comparable came back), and why.
+
+    ``raised`` is the exception the student's function raised on the case, as recorded.
+    """
+
+    name: str
+    passed: bool
+    error: float | None
+    reason: str
+    raised: str | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One question's result: its cases, the catalogue entry that explains them, or why it could not be graded."""
+
+    question: str
+    cases: tuple[CaseResult, ...]
+    diagnosis: Diagnosis | None = None
+    problem: str | None = None  # the file's entry for the question is missing or malformed
+
+    @property
+    def passed(self) -> int:
+        """How many cases pass (accepted ones included)."""
+        return sum(c.passed for c in self.cases)
+
+    @property
+    def raised(self) -> tuple[str, ...]:
+        """The exceptions recorded for the cases, in case order."""
+        return tuple(str(c.raised) for c in self.cases if c.raised is not None)
+
+
+def agree(answer: object, other: object) -> bool:
+    """Whether both are arrays that ``hw4.compare`` calls equal (``answer`` compared with ``other``)."""
+    return isinstance(answer, np.ndarray) and isinstance(other, np.ndarray) and compare(answer, other).passed
+
+
+def matches(student: Mapping[str, object], other: Mapping[str, object] | None, names: list[str]) -> bool:
     """True when every named case of ``student`` agrees with ``other`` within tolerance."""
-    return bool(names) and other is not None and all(
-        isinstance(student.get(n), np.ndarray) and n in other and compare(student[n], other[n]).passed for n in names
-    )
+    return bool(names) and other is not None and all(agree(student.get(n), other.get(n)) for n in names)
 
 
-def explain(question: str, student: dict[str, dict], wrong: list[str], answers_of: AnswersOf,
-            correct: frozenset[str] = frozenset()) -> Diagnosis | None:
+def case_result(name: str, entry: QuestionAnswers, expected: np.ndarray) -> CaseResult:
+    """One case of ``entry`` compared with its expected value."""
+    if name in entry.errors:
+        raised = entry.errors[name]
+        return CaseResult(name, False, None, f"raised {printable(raised, MAX_ERROR)}", raised)
+    verdict = compare(entry.answers.get(name), expected)
+    return CaseResult(name, verdict.passed, verdict.error, verdict.reason)
+
+
+def explain(catalogue: Catalogue, question: str, student: Mapping[str, Mapping[str, object]], wrong: list[str],
+            answers_of: AnswersOf, correct: frozenset[str] = frozenset()) -> Diagnosis | None:
     """Explain the ``wrong`` cases of ``question`` (``student``: answers by question; ``correct``: questions all right)."""
     mine = student.get(question, {})
-    sets = variant_sets(question)
-    earlier = [m for q in before(question) if q not in correct for m in mistakes_for(q)
+    sets = catalogue.variant_sets(question)
+    earlier = [m for q in before(question) if q not in correct for m in catalogue.mistakes_for(q)
                if matches(student.get(q, {}), answers_of((m.name,), q), list(student.get(q, {})))]
     # Cheapest first (the grader runs each combination it tries); the catalogue's entries are told apart by a test,
     # so the order never changes the verdict.
@@ -54,10 +107,45 @@ def explain(question: str, student: dict[str, dict], wrong: list[str], answers_o
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, f"Right, given the mistake already counted in "
                                                f"{HOMEWORK[mistake.question].title} ({mistake.name}): full credit here.", True)
-        for mistake in mistakes_for(question):
+        for mistake in catalogue.mistakes_for(question):
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, mistake.feedback, False)
         if s and matches(mine, answers_of(s, question), wrong):
-            feedback = " ".join(dict.fromkeys(BY_NAME[name].feedback for name in s))
+            feedback = " ".join(dict.fromkeys(catalogue.by_name(name).feedback for name in s))
             return Diagnosis(combo_key(s), feedback, True)
     return None
+
+
+def _accepted(cases: tuple[CaseResult, ...], wrong: list[str], diagnosis: Diagnosis) -> tuple[CaseResult, ...]:
+    """``cases`` with the ``wrong`` ones passed, when ``diagnosis`` earns credit."""
+    if not diagnosis.credit:
+        return cases
+    return tuple(CaseResult(c.name, True, c.error, f"accepted ({diagnosis.entry_name})") if c.name in wrong else c
+                 for c in cases)
+
+
+def judge(answers: Mapping[str, QuestionAnswers], expected: Mapping[str, Mapping[str, np.ndarray]],
+          catalogue: Catalogue | None = None, answers_of: AnswersOf | None = None,
+          problems: Mapping[str, str | None] | None = None) -> dict[str, Judgement]:
+    """Judge every question of ``expected`` (by question, the expected answers by case).
+
+    ``answers`` holds the student's entries (a missing one answers nothing); ``problems`` says why an entry
+    could not be read (such a question is not explained). Without ``catalogue`` and ``answers_of`` no mistake
+    is named.
+    """
+    problems = problems or {}
+    entries = {q: answers.get(q) or QuestionAnswers() for q in expected}
+    compared = {q: tuple(case_result(name, entries[q], value) for name, value in cases.items())
+                for q, cases in expected.items()}
+    correct = frozenset(q for q, cases in compared.items() if all(c.passed for c in cases))
+    student = {q: entry.answers for q, entry in entries.items()}
+    results = {}
+    for q, cases in compared.items():
+        wrong = [c.name for c in cases if not c.passed and c.error is not None]  # an array, but other values
+        diagnosis = None
+        if wrong and problems.get(q) is None and catalogue is not None and answers_of is not None:
+            diagnosis = explain(catalogue, q, student, wrong, answers_of, correct)
+        if diagnosis is not None:
+            cases = _accepted(cases, wrong, diagnosis)
+        results[q] = Judgement(q, cases, diagnosis, problems.get(q))
+    return results

@@ -1,9 +1,9 @@
 """Self-checks for the notebook: ``check(to_d)`` prints the verdict the grader would give on small cases.
 
-The verdict follows the grader's rule (``hw4.judge``): the same comparison, the same
-accepted variants, the same cascade (a mistake in ``to_d``/``simple_sample`` counts in
-Q1 only) and the same catalogue names. What the solutions and every catalogue entry
-answer on these cases ships as arrays in ``hw4/data/selfcheck.pkl`` (written by
+The verdict is the grader's judgement (``hw4.judge.judge``), laid out as one line: the same
+comparison, the same accepted variants, the same cascade (a mistake in ``to_d``/``simple_sample``
+counts in Q1 only) and the same catalogue names. What the solutions and every catalogue entry
+answer on these cases, and the catalogue's names and feedback, ship in ``hw4/data/selfcheck.pkl`` (written by
 ``hw4 build-notebooks``; a test proves they are up to date). The lecture lab's functions are
 checked by the same code against ``hw4/data/lab_selfcheck.pkl`` (records ``hw4.questions.LAB``; the lab
 has no catalogue, so a wrong answer gets the question's hint). Checks always use the embedded model on the
@@ -17,10 +17,10 @@ from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from .answers_file import Answers, QuestionAnswers, parse_answers, read_answers
-from .catalogue import BY_NAME, combo_key
-from .compare import TOLERANCE, compare
-from .judge import explain
+from .answers_file import Answers, parse_answers, read_answers
+from .catalogue import Catalogue, combo_key
+from .compare import TOLERANCE
+from .judge import Judgement, judge
 from .questions import HOMEWORK, LAB_CHECK, SELF_CHECK, before, by_function, every, find
 from .safe_pickle import load_answers
 
@@ -36,13 +36,13 @@ def _embedded_model():
 
 
 @cache
-def _shipped() -> tuple[Answers, dict[str, dict[str, dict]]]:
+def _shipped() -> tuple[Answers, dict[str, dict[str, dict]], Catalogue]:
     from .lab_checks import EXPECTED_FILE as LAB_EXPECTED_FILE
 
     data = load_answers(EXPECTED_FILE)
     expected = parse_answers(data)
     expected.questions.update(read_answers(LAB_EXPECTED_FILE).questions)
-    return expected, data.get("catalogue", {})
+    return expected, data.get("catalogue", {}), Catalogue.from_data(data.get("mistakes"))
 
 
 def expected_answers() -> Answers:
@@ -55,6 +55,11 @@ def stored_catalogue() -> dict[str, dict[str, dict]]:
     return _shipped()[1]
 
 
+def shipped_catalogue() -> Catalogue:
+    """The mistake catalogue as the self-check data ships it: names, questions and feedback."""
+    return _shipped()[2]
+
+
 def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
     """What a combination of catalogue entries answers on ``question``'s self-check cases.
 
@@ -62,7 +67,7 @@ def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
     turn are stored only where they differ from the solutions.
     """
     stored = stored_catalogue()
-    own = tuple(n for n in names if BY_NAME[n].question == question)
+    own = tuple(n for n in names if shipped_catalogue().by_name(n).question == question)
     for key in (combo_key(names), combo_key(own)):
         if question in stored.get(key, {}):
             return stored[key][question]
@@ -118,11 +123,9 @@ def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ..
     implementation = _implementation(functions, questions)
     ran = tuple(key for key, q in HOMEWORK.items() if q.function in vars(implementation))
     answers = generate(implementation, _embedded_model(), SELF_CHECK, questions=ran, progress=False).questions
-    expected = expected_answers().questions
-    results = {q: _results(answers[q], expected[q].answers) for q in ran}
-    correct = frozenset(q for q, rs in results.items() if all(passed for _, passed, _ in rs))
-    student = {q: answers[q].answers for q in ran}
-    return {q: _verdict(q, answers[q].errors, results[q], student, correct) for q in questions}
+    expected = {q: expected_answers().questions[q].answers for q in ran}
+    judged = judge(answers, expected, shipped_catalogue(), catalogue_answers)
+    return {q: _verdict(judged[q]) for q in questions}
 
 
 def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
@@ -131,12 +134,11 @@ def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -
     implementation = SimpleNamespace(**{function_name(fn): fn for fn in functions})
     answers = generate(implementation, _embedded_model(), LAB_CHECK, questions=questions,
                        progress=False).questions
-    expected = expected_answers().questions
+    judged = judge(answers, {q: expected_answers().questions[q].answers for q in questions})
     verdicts = {}
     for q in questions:
-        results = _results(answers[q], expected[q].answers)
-        verdict = _verdict(q, answers[q].errors, results, {}, frozenset())
-        verdicts[q] = (verdict[0].replace(UNKNOWN, f"Hint: {find(q).hint}"), verdict[1])
+        message, passed = _verdict(judged[q])
+        verdicts[q] = (message.replace(UNKNOWN, f"Hint: {find(q).hint}"), passed)
     return verdicts
 
 
@@ -146,34 +148,22 @@ def check(*functions: Callable) -> None:
         print(message)
 
 
-def _results(got: QuestionAnswers, expected: dict) -> list[tuple[str, bool, object]]:
-    """``(case, passed, verdict or error)`` per case, as the grader compares them."""
-    out = []
-    for name, value in expected.items():
-        if name in got.errors:
-            out.append((name, False, got.errors[name]))
-        else:
-            verdict = compare(got.answers.get(name), value)
-            out.append((name, verdict.passed, verdict))
-    return out
-
-
-def _verdict(question: str, errors: dict, results: list, student: dict, correct: frozenset) -> tuple[str, bool]:
-    title, total = find(question).title, len(results)
-    if any(e.startswith("not implemented") for e in errors.values()):
+def _verdict(judgement: Judgement) -> tuple[str, bool]:
+    """The line ``check()`` prints for a question, and whether it passed."""
+    title, cases = find(judgement.question).title, judgement.cases
+    total, raised = len(cases), judgement.raised
+    if any(e.startswith("not implemented") for e in raised):
         return f"TODO  {title}: not implemented yet.", False
-    if errors:
-        return f"FAIL  {title}: {next(iter(errors.values()))}\n      {UNKNOWN}", False
-    verdicts = [v for _, _, v in results]
-    worst = max((v.error for v in verdicts if v.error is not None), default=None)
-    size = f"relative error {worst:.1e}" if worst is not None else "no comparable output"
-    if all(passed for _, passed, _ in results):
+    if raised:
+        return f"FAIL  {title}: {raised[0]}\n      {UNKNOWN}", False
+    diagnosis = judgement.diagnosis
+    if all(c.passed for c in cases):
+        if diagnosis is not None:
+            return f"PASS  {title}: {total}/{total} checks. {diagnosis.feedback}", True
+        worst = max((c.error for c in cases if c.error is not None), default=None)
+        size = f"relative error {worst:.1e}" if worst is not None else "no comparable output"
         return f"PASS  {title}: {total}/{total} checks ({size}, tolerance {TOLERANCE:.0e}).", True
-    wrong = [name for name, passed, v in results if not passed and v.error is not None]
-    diagnosis = explain(question, student, wrong, catalogue_answers, correct) if wrong and student else None
-    if diagnosis is not None and diagnosis.credit and len(wrong) == sum(not p for _, p, _ in results):
-        return f"PASS  {title}: {total}/{total} checks. {diagnosis.feedback}", True
-    reason = next(v.reason for _, passed, v in results if not passed)
+    reason = next(c.reason for c in cases if not c.passed)
     if diagnosis is not None and not diagnosis.credit:
         return f"FAIL  {title}: {reason}.\n      Likely mistake ({diagnosis.entry_name}): {diagnosis.feedback}", False
     return f"FAIL  {title}: {reason}.\n      {UNKNOWN}", False

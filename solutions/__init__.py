@@ -1,11 +1,12 @@
 """The solutions (staff only): ``SOLUTIONS_FILE`` is the one copy of the homework's solution code.
 
 ``fresh_solutions()`` loads it as a new module (the autograder's references, the catalogue's variants in
-``solutions.variants`` and the self-check data all start from one); reading the path needs no torch.
+``solutions.mistakes`` and the self-check data all start from one); reading the path needs no torch.
 """
 
 from __future__ import annotations
 
+import ast
 import types
 from pathlib import Path
 
@@ -13,14 +14,34 @@ SOLUTIONS_FILE = Path(__file__).resolve().parent / "homework4.py"
 LAB_SOLUTIONS_FILE = Path(__file__).resolve().parent / "lab.py"
 
 
-def fresh_module(path: Path, name: str) -> types.ModuleType:
-    """A new, independent module made from the source at ``path`` (so overrides never leak)."""
+def module_from_source(source: str, path: Path, name: str) -> types.ModuleType:
+    """A new, independent module made from ``source`` (read from, or edited from, the file at ``path``)."""
     module = types.ModuleType(name)
     module.__file__ = str(path)
-    exec(compile(path.read_text(), module.__file__, "exec"), module.__dict__)
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
     return module
+
+
+def fresh_module(path: Path, name: str) -> types.ModuleType:
+    """A new, independent module made from the source at ``path`` (so overrides never leak)."""
+    return module_from_source(path.read_text(), path, name)
 
 
 def fresh_solutions() -> types.ModuleType:
     """A new, independent module made from the solutions' source (so overrides never leak)."""
     return fresh_module(SOLUTIONS_FILE, "solutions_copy")
+
+
+def function_sources(path: Path = SOLUTIONS_FILE) -> dict[str, str]:
+    """The exact source text of every top-level function in the solutions module, by name."""
+    text = path.read_text()
+    lines = text.splitlines()
+    sources = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            end = node.end_lineno
+            while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip().startswith("#"):
+                end += 1  # trailing comments inside the body, e.g. "### END SOLUTION"
+            sources[node.name] = "\n".join(lines[start:end])
+    return sources

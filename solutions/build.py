@@ -21,7 +21,7 @@ import nbformat
 from hw4.colab import setup_cell_source, with_badge
 from hw4.files import NOTEBOOK
 
-from . import LAB_SOLUTIONS_FILE, SOLUTIONS_FILE, fresh_module
+from . import LAB_SOLUTIONS_FILE, SOLUTIONS_FILE, fresh_module, function_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "notebooks" / "template" / "homework4.ipynb"
@@ -39,21 +39,6 @@ LAB_SELFCHECK_DATA = ROOT / "hw4" / "data" / "lab_selfcheck.pkl"
 PLACEHOLDER = "# solution: "
 SETUP_CELL_PREFIX = "from hw4.colab import setup"
 CODE_STUB = {"python": "raise NotImplementedError()"}
-
-
-def function_sources(path: Path = SOLUTIONS_SOURCE) -> dict[str, str]:
-    """The exact source text of every top-level function in the solutions module, by name."""
-    text = path.read_text()
-    lines = text.splitlines()
-    sources = {}
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef):
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            end = node.end_lineno
-            while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip().startswith("#"):
-                end += 1  # trailing comments inside the body, e.g. "### END SOLUTION"
-            sources[node.name] = "\n".join(lines[start:end])
-    return sources
 
 
 # Complete, so that `jupyter nbconvert --to script` writes a .py (with only "name" it writes a .txt).
@@ -135,30 +120,33 @@ def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def selfcheck_answers() -> dict:
     """The self-check cases answered by the solutions and, under ``catalogue``, by every catalogue combination.
 
+    ``mistakes`` holds the catalogue's records without their edits (``hw4.catalogue.Catalogue.to_data``).
+
     A combination is stored for a question only where its answers differ from those of its entries that belong
     to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing.
     """
     from hw4.answers import generate
-    from hw4.catalogue import BY_NAME, combo_key, combos_for
+    from hw4.catalogue import combo_key
     from hw4.model import load_model
     from hw4.questions import HOMEWORK, SELF_CHECK, before
 
     from . import fresh_solutions
-    from .variants import implementation
+    from .mistakes import CATALOGUE, implementation
 
     model, _ = load_model("embedded")
     data = generate(fresh_solutions(), model, SELF_CHECK, progress=False).to_dict()
     catalogue: dict[str, dict] = {}
     for question in HOMEWORK:
-        own = lambda combo, q=question: tuple(n for n in combo if BY_NAME[n].question == q)  # noqa: E731
+        own = lambda combo, q=question: tuple(n for n in combo if CATALOGUE.by_name(n).question == q)  # noqa: E731
         # The question's own combinations first: an earlier mistake that changes nothing here falls back to them.
-        for combo in sorted(combos_for(question, before(question)), key=lambda c: own(c) != c):
+        for combo in sorted(CATALOGUE.combos_for(question, before(question)), key=lambda c: own(c) != c):
             found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
             answers = found.questions[question].answers
             fallback = catalogue.get(combo_key(own(combo)), {}).get(question, data["questions"][question]["answers"])
             if not _same_arrays(answers, fallback):
                 catalogue.setdefault(combo_key(combo), {})[question] = answers
     data["catalogue"] = catalogue
+    data["mistakes"] = CATALOGUE.to_data()  # names, questions and feedback: what check() names a mistake with
     return data
 
 
@@ -180,9 +168,9 @@ def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
 
 def _same_arrays(a: dict, b: dict) -> bool:
     """Whether two ``{case: array}`` dicts hold the same cases with arrays the grader would call equal."""
-    from hw4.compare import compare
+    from hw4.judge import agree
 
-    return a.keys() == b.keys() and all(compare(a[k], b[k]).passed for k in a)
+    return a.keys() == b.keys() and all(agree(a[k], b[k]) for k in a)
 
 
 def same_answers(a: dict, b: dict) -> bool:
@@ -194,7 +182,7 @@ def same_answers(a: dict, b: dict) -> bool:
     qa, qb = a["questions"], b["questions"]
     ca, cb = a.get("catalogue", {}), b.get("catalogue", {})
     return (qa.keys() == qb.keys() and all(_same_arrays(qa[q]["answers"], qb[q]["answers"]) for q in qa)
-            and ca.keys() == cb.keys()
+            and a.get("mistakes") == b.get("mistakes") and ca.keys() == cb.keys()
             and all(ca[k].keys() == cb[k].keys() and all(_same_arrays(ca[k][q], cb[k][q]) for q in ca[k]) for k in ca))
 
 

@@ -52,9 +52,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def class_folder(solution_pickle, model, tmp_path_factory) -> dict:
     """One folder per kind of submission a course sees, in the layouts a Gradescope export has."""
-    from autograder.mistakes import CATALOG
     from hw4.answers import generate
     from hw4.safe_pickle import dump_answers
+    from solutions.mistakes import implementation
 
     base = tmp_path_factory.mktemp("class")
     folder = base / "submissions"
@@ -65,8 +65,7 @@ def class_folder(solution_pickle, model, tmp_path_factory) -> dict:
     (folder / "alice" / "homework4.pkl").write_bytes(data)
     shutil.copy(SOLUTION, folder / "alice" / "homework4_stub.py")
     (folder / "bob" / "submission_9").mkdir(parents=True)  # a catalogued mistake, one folder deeper
-    entry = next(e for e in CATALOG if e.name == "mask_inverted")
-    dump_answers(generate(entry.implementation(), model, progress=False).to_dict(), folder / "bob" / "submission_9" / "homework4.pkl")
+    dump_answers(generate(implementation(("mask_inverted",)), model, progress=False).to_dict(), folder / "bob" / "submission_9" / "homework4.pkl")
     (folder / "carol.pkl").write_bytes(data)  # a bare file: the student is its stem
     (folder / "dave").mkdir()
     (folder / "dave" / "homework4.pkl").write_bytes(b"")  # empty

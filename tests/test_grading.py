@@ -10,11 +10,12 @@ from conftest import damaged
 from autograder.diagnose import Diagnoser
 from autograder.feedback import format_table, gradescope_results
 from autograder.grade import CannotGrade, grade
-from autograder.mistakes import CATALOG, MISTAKES, VARIANTS
 from hw4 import questions as Q
 from hw4.answers import generate
 from hw4.answers_file import Answers, parse_answers
-from hw4.catalogue import variant_sets
+from solutions.mistakes import CATALOGUE, implementation
+
+MISTAKES, VARIANTS = CATALOGUE.mistakes, CATALOGUE.variants
 
 LATER = {"q1_to_d": tuple(Q.HOMEWORK)[1:], "q1_sample": tuple(Q.HOMEWORK)[2:]}
 
@@ -23,10 +24,10 @@ LATER = {"q1_to_d": tuple(Q.HOMEWORK)[1:], "q1_sample": tuple(Q.HOMEWORK)[2:]}
 def catalog_answers(model, solution_answers):
     """Every entry's answers: regenerated where the entry changes them, the solution's elsewhere."""
     result = {}
-    for entry in CATALOG:
+    for entry in CATALOGUE:
         questions = (entry.question, *[q for q in LATER.get(entry.question, ()) if q != "q2_mask"])
         answers = copy.deepcopy(solution_answers)
-        fresh = generate(entry.implementation(), model, questions=questions, progress=False)
+        fresh = generate(implementation((entry.name,)), model, questions=questions, progress=False)
         answers.questions.update(fresh.questions)
         result[entry.name] = answers
     return result
@@ -35,7 +36,7 @@ def catalog_answers(model, solution_answers):
 @pytest.fixture(scope="module")
 def diagnoser(model, catalog_answers):
     diagnoser = Diagnoser("test-not-cached", model=model)
-    for entry in CATALOG:
+    for entry in CATALOGUE:
         for q in tuple(Q.HOMEWORK):
             diagnoser._answers[(entry.name, q)] = catalog_answers[entry.name].questions[q].answers
     return diagnoser
@@ -139,21 +140,20 @@ def test_feedback_names_the_mistake_and_a_crash_together(catalog_answers, soluti
 
 def _with(answers: Answers, model, names: tuple[str, ...], questions: tuple[str, ...]) -> Answers:
     """``answers`` with ``questions`` answered by the solutions with the catalogue entries ``names`` turned on."""
-    from solutions.variants import implementation
 
     answers = copy.deepcopy(answers)
     answers.questions.update(generate(implementation(names), model, questions=questions, progress=False).questions)
     return answers
 
 
-@pytest.mark.parametrize("question,names", [(q, s) for q in tuple(Q.HOMEWORK) for s in variant_sets(q)[1:]])
+@pytest.mark.parametrize("question,names", [(q, s) for q in tuple(Q.HOMEWORK) for s in CATALOGUE.variant_sets(q)[1:]])
 def test_accepted_variants_compose(question, names, model, solution_answers, diagnoser):
     """Every combination of accepted variants (e.g. sample_euler and noise on every step in Q4) gets full marks."""
     report = grade(_with(solution_answers, model, names, (question,)), solution_answers, diagnoser=diagnoser)
     assert report.total == 100, format_table(report)
 
 
-@pytest.mark.parametrize("entry,names", [(e, s) for e in MISTAKES for s in variant_sets(e.question)[1:]],
+@pytest.mark.parametrize("entry,names", [(e, s) for e in MISTAKES for s in CATALOGUE.variant_sets(e.question)[1:]],
                          ids=lambda v: getattr(v, "name", None) or "+".join(v))
 def test_a_mistake_with_accepted_variants_is_named_as_that_mistake(entry, names, model, solution_answers, diagnoser):
     report = grade(_with(solution_answers, model, (entry.name, *names), (entry.question,)), solution_answers,
@@ -166,7 +166,7 @@ def test_a_mistake_with_accepted_variants_is_named_as_that_mistake(entry, names,
 @pytest.mark.parametrize("entry", [e for e in MISTAKES if e.question in ("q1_to_d", "q1_sample")], ids=lambda e: e.name)
 def test_an_earlier_mistake_with_later_variants_is_counted_once(entry, model, catalog_answers, solution_answers,
                                                                  diagnoser):
-    names = (entry.name, *variant_sets("q4_variable_inpaint")[-1], *variant_sets("q3_inpaint")[-1])
+    names = (entry.name, *CATALOGUE.variant_sets("q4_variable_inpaint")[-1], *CATALOGUE.variant_sets("q3_inpaint")[-1])
     answers = _with(catalog_answers[entry.name], model, names, ("q3_inpaint", "q4_variable_inpaint"))
     got = scores(grade(answers, solution_answers, diagnoser=diagnoser))
     assert all(score == max_score for q, (score, max_score) in got.items() if q != entry.question), got

@@ -90,12 +90,11 @@ def to_d(x, sigma, denoised):
 @pytest.fixture(scope="module")
 def other_pickle(solution_pickle, model, tmp_path_factory) -> Path:
     """The solution's answers with Q2 from the catalogue's ``mask_inverted`` implementation."""
-    from autograder.mistakes import CATALOG
     from hw4.answers import generate
+    from solutions.mistakes import implementation
 
-    entry = next(e for e in CATALOG if e.name == "mask_inverted")
     answers = load_answers(solution_pickle)
-    answers["questions"]["q2_mask"] = generate(entry.implementation(), model, questions=("q2_mask",),
+    answers["questions"]["q2_mask"] = generate(implementation(("mask_inverted",)), model, questions=("q2_mask",),
                                                progress=False).to_dict()["questions"]["q2_mask"]
     path = tmp_path_factory.mktemp("other") / "homework4.pkl"
     dump_answers(answers, path)

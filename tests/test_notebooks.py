@@ -191,7 +191,7 @@ def test_stub_notebook_runs_and_reports_todo(tmp_path):
 
 def test_the_notebook_and_its_feedback_do_not_give_the_solution_away():
     """Prose, hints, code cells and every catalogue message hold none of the solutions' expressions."""
-    from hw4.catalogue import CATALOGUE
+    from solutions.mistakes import CATALOGUE
 
     fragments = solution_fragments()
     assert "x-denoised" in fragments and "transfer_strength*(len(sigmas)-1)" in fragments  # the test can fail

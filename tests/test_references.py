@@ -34,7 +34,7 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
 def test_reference_key_covers_the_code_that_builds_inputs_and_the_catalogue(tmp_path, monkeypatch):
     """Editing a clip formula, the case runner or a catalogued mistake never serves stale references."""
     base = R.reference_key()
-    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "autograder/mistakes.py"} <= set(R.KEY_SOURCES)
+    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "hw4/catalogue.py", "solutions/mistakes.py"} <= set(R.KEY_SOURCES)
     for name in R.KEY_SOURCES:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(R.ROOT / name, tmp_path / name)
@@ -131,4 +131,5 @@ def test_two_workers_build_a_catalogue_entry_once(tmp_path, monkeypatch):
     for worker in workers:
         worker.join()
     assert builds == [("q2_mask",)] and len(found) == 2
+    assert R.cache_path("mask_rounded.q2_mask", "key").exists()  # under the one cache key, beside the references
     assert all(np.array_equal(f["case"], np.zeros(3)) for f in found)

@@ -7,11 +7,11 @@ import types
 import pytest
 import torch
 
-from autograder.mistakes import CATALOG, MISTAKES
 from hw4 import questions as Q
-from hw4.catalogue import variant_sets
 from hw4.selfcheck import UNKNOWN, check, run_checks
-from solutions.variants import implementation
+from solutions.mistakes import CATALOGUE, implementation
+
+MISTAKES = CATALOGUE.mistakes
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def bound(model):
 def verdict(module, question: str) -> tuple[str, bool]:
     """``check()`` of the module's function for ``question``, seeing the module's other functions as a notebook would."""
     fn = getattr(module, Q.HOMEWORK[question].function)
-    namespace = {**fn.__globals__, **vars(module)}  # a catalogue function's own globals are autograder.mistakes'
+    namespace = {**fn.__globals__, **vars(module)}  # as the runner binds them
     in_notebook = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
     [result] = run_checks(in_notebook)
     return result
@@ -47,16 +47,16 @@ def test_every_catalogued_mistake_fails_and_is_named(entry, bound):
     assert f"Likely mistake ({entry.name}): {entry.feedback}" in message
 
 
-@pytest.mark.parametrize("question", [q for q in tuple(Q.HOMEWORK) if len(variant_sets(q)) > 1])
+@pytest.mark.parametrize("question", [q for q in tuple(Q.HOMEWORK) if len(CATALOGUE.variant_sets(q)) > 1])
 def test_accepted_variants_pass_alone_and_combined(question, bound):
-    for names in variant_sets(question)[1:]:
+    for names in CATALOGUE.variant_sets(question)[1:]:
         message, passed = verdict(bound(*names), question)
         assert passed and message.startswith("PASS") and "Accepted" in message, (names, message)
 
 
-@pytest.mark.parametrize("entry", [e for e in MISTAKES if len(variant_sets(e.question)) > 1], ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [e for e in MISTAKES if len(CATALOGUE.variant_sets(e.question)) > 1], ids=lambda e: e.name)
 def test_a_mistake_with_accepted_variants_is_still_that_mistake(entry, bound):
-    for names in variant_sets(entry.question)[1:]:
+    for names in CATALOGUE.variant_sets(entry.question)[1:]:
         message, passed = verdict(bound(entry.name, *names), entry.question)
         assert not passed and f"Likely mistake ({entry.name})" in message, (names, message)
 
@@ -65,7 +65,7 @@ def test_a_mistake_with_accepted_variants_is_still_that_mistake(entry, bound):
 def test_an_earlier_mistake_counts_once_like_the_grader(entry, bound):
     """A wrong to_d/simple_sample costs Q1 only: later questions built on it pass, with any accepted variant."""
     for question in ("q3_inpaint", "q4_variable_inpaint", "q5_style_transfer"):
-        for names in variant_sets(question):
+        for names in CATALOGUE.variant_sets(question):
             message, passed = verdict(bound(entry.name, *names), question)
             counted = f"already counted in {Q.HOMEWORK[entry.question].title} ({entry.name})" in message
             # k-diffusion's Euler step does not call the student's to_d/simple_sample: then only the variant shows.
@@ -78,7 +78,7 @@ def test_the_catalogue_is_covered_by_the_self_check_data():
     from hw4.selfcheck import stored_catalogue
 
     stored = stored_catalogue()
-    assert all(e.question in stored.get(e.name, {}) for e in CATALOG)
+    assert all(e.question in stored.get(e.name, {}) for e in CATALOGUE)
 
 
 def test_an_unknown_mistake_points_at_the_hints(bound):
