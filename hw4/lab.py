@@ -30,10 +30,12 @@ def sample_size(model: torch.nn.Module, seconds: float) -> int:
 
 
 def play(audio: torch.Tensor, sample_rate: int, title: str | None = None) -> TitledAudio:
-    """A player for ``[1, channels, samples]`` or ``[channels, samples]`` audio, loudness normalised."""
-    array = audio.detach().to("cpu", torch.float32)
-    array = (array[0] if array.ndim == 3 else array).clamp(-1.0, 1.0).numpy()
-    return TitledAudio(array, rate=int(sample_rate), title=title, normalize=bool(np.abs(array).max() > 0))
+    """A compact player (mono, ``plots.PLAYER_RATE``) for ``[1, channels, samples]`` or ``[channels, samples]`` audio,
+    loudness normalised; audio beyond full scale is turned down by ``codec.limit_peaks``, not clipped."""
+    from .codec import limit_peaks
+
+    array = limit_peaks(audio.detach().to("cpu", torch.float32))
+    return TitledAudio((array[0] if array.ndim == 3 else array).numpy(), rate=int(sample_rate), title=title)
 
 
 def _figure(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
