@@ -7,6 +7,9 @@ noise schedules on one axis, and curves against a shared x axis).
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -69,3 +72,10 @@ def plot_curves(x: torch.Tensor, curves: dict[str, torch.Tensor], title: str, xl
         ax.plot(xs, ys.detach().to("cpu", torch.float64).numpy().reshape(-1), label=name)
     ax.legend()
     return fig
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep what the library prints (``generate_diffusion_cond`` prints its seed) out of a cell's output."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
