@@ -208,7 +208,7 @@ def test_an_inpainted_gap_is_as_loud_as_its_surroundings(solution_run):
 
 
 def test_an_executed_homework_notebook_stays_light(solution_run):
-    """Players embed mono 16 kHz audio: the whole executed notebook, players and figures, stays under 3 MB."""
+    """Players embed mono 11 kHz audio: the whole executed notebook, players and figures, stays under 3 MB."""
     size = len(nbformat.writes(solution_run[0]).encode())
     assert size < 3_000_000, f"{size / 1e6:.1f} MB"
 
