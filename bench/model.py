@@ -12,7 +12,10 @@ figures describe what a student hears after solving each question. Rows:
   names the category of text-to-audio generations (``--seeds`` per category, prompts it never trained on)
   at guidance 7 and at guidance 1.
 - inpainting: each reference clip's frames 40-88 regenerated with a prompt of every other category:
-  largest latent error outside the mask, share of gaps recognised as the prompt's category.
+  largest latent error outside the mask, share of gaps recognised as the prompt's category, and how loud (RMS)
+  the decoded gap is against the kept frames around it.
+- loudness: share of decoded samples beyond 0.99 over every generation above (text-to-audio and inpainting).
+- variable inpainting (Q4): kept-frame correlation with the reference against the paint window's end.
 - style transfer: mean latent correlation with the reference at strengths 0.1-0.9 (should rise).
 - speed: one guided denoiser call (batch 2 under guidance, 128 frames, one thread).
 """
@@ -47,6 +50,41 @@ GENERATION_SEED = 5000
 PROMPT_SEED = 77
 GAP = (40, 88)
 STRENGTHS = (0.1, 0.3, 0.5, 0.7, 0.9)
+PAINT_ENDS = (10, 20, 30, 40, 45, 50)
+CLIPPED = 0.99
+
+
+class Loudness:
+    """Decodes generations and keeps the figures of issue 19: clipped samples, and gap against kept loudness."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.codec, self.clipped, self.samples, self.ratios = model.pretransform, 0, 0, []
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            audio = self.codec.decode(latents)[:, 0].double()
+        self.clipped += int((audio.abs() > CLIPPED).sum())
+        self.samples += audio.numel()
+        return audio
+
+    def gap(self, latents: torch.Tensor, start: int, end: int) -> None:
+        audio = self.decode(latents)
+        hop = self.codec.downsampling_ratio
+        inside = audio[:, start * hop:end * hop]
+        outside = torch.cat([audio[:, :start * hop], audio[:, end * hop:]], dim=1)
+        self.ratios += (inside.pow(2).mean(1).sqrt() / outside.pow(2).mean(1).sqrt()).tolist()
+
+    def rows(self) -> list[tuple[str, str, str, bool]]:
+        share = self.clipped / max(self.samples, 1)
+        ratios = sorted(self.ratios)
+        inside = sum(0.5 <= r <= 2 for r in ratios) / max(len(ratios), 1)
+        return [
+            (f"loudness: decoded samples with |x| > {CLIPPED} ({self.samples / 44100 / 60:.0f} min of generations)",
+             f"{share:.2%}", "<= 1 %", share <= 0.01),
+            (f"inpainting: gap/kept loudness (RMS), median [min-max] over {len(ratios)} gaps",
+             f"{statistics.median(ratios):.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}]", "0.5-2", 0.5 <= ratios[0] and ratios[-1] <= 2),
+            ("inpainting: share of gaps with loudness ratio within 0.5-2", f"{inside:.0%}", "100 %", inside == 1),
+        ]
 
 
 def features(latent: torch.Tensor) -> np.ndarray:
@@ -107,7 +145,7 @@ def codec_rows(model: torch.nn.Module) -> list[tuple[str, str, str, bool]]:
     ]
 
 
-def adherence_rows(model, classify, seeds_per_category: int, steps: int) -> list[tuple[str, str, str, bool]]:
+def adherence_rows(model, classify, seeds_per_category: int, steps: int, loudness: Loudness) -> list[tuple[str, str, str, bool]]:
     denoiser, sigmas = make_denoiser(model), get_sigmas(steps)
     rng = np.random.default_rng(PROMPT_SEED)
     prompts_per_category = 4
@@ -127,6 +165,7 @@ def adherence_rows(model, classify, seeds_per_category: int, steps: int) -> list
                 named = classify(out)
                 if cfg == 7.0:
                     flickers.append(float(out.std(-1).mean()))
+                    loudness.decode(out)
                 hits[cfg] += sum(n == category for n in named)
                 if cfg == 7.0:
                     row = confusion.setdefault(category, {})
@@ -146,7 +185,7 @@ def adherence_rows(model, classify, seeds_per_category: int, steps: int) -> list
     ]
 
 
-def inpaint_rows(model, classify, steps: int, seeds: int = 2) -> list[tuple[str, str, str, bool]]:
+def inpaint_rows(model, classify, steps: int, loudness: Loudness, seeds: int = 2) -> list[tuple[str, str, str, bool]]:
     denoiser, sigmas = make_denoiser(model), get_sigmas(steps)
     rng = np.random.default_rng(PROMPT_SEED + 1)
     recognised, total, outside = 0, 0, 0.0
@@ -166,6 +205,7 @@ def inpaint_rows(model, classify, steps: int, seeds: int = 2) -> list[tuple[str,
             outside = max(outside, float((out - reference)[..., :GAP[0]].abs().max()) * LOG_SCALE,
                           float((out - reference)[..., GAP[1]:].abs().max()) * LOG_SCALE)
             recognised += sum(n == category for n in classify(out[..., GAP[0]:GAP[1]]))
+            loudness.gap(out, *GAP)
             total += seeds
     share = recognised / total
     return [
@@ -193,6 +233,32 @@ def style_rows(model, steps: int, seeds: int = 3) -> list[tuple[str, str, str, b
     monotone = all(b >= a for a, b in zip(means, means[1:]))
     return [("style transfer: correlation with the reference at strength " + ", ".join(map(str, STRENGTHS)),
              " ".join(f"{m:.2f}" for m in means), "rising", monotone)]
+
+
+def variable_inpaint_rows(model, steps: int, loudness: Loudness) -> list[tuple[str, str, str, bool]]:
+    """Q4: how much of the reference the kept frames keep, against the step at which pinning stops."""
+    denoiser, sigmas = make_denoiser(model), get_sigmas(steps)
+    rng = np.random.default_rng(PROMPT_SEED + 3)
+    similarity: dict[int, list[float]] = {end: [] for end in PAINT_ENDS}
+    for number, (clip, own) in enumerate(CLIPS.items()):
+        reference = clip_latent(model, clip)
+        mask = torch.zeros_like(reference)
+        mask[..., GAP[0]:GAP[1]] = 1
+        others = [c for c in sounds.CATEGORIES if c != own]
+        args = batch_args(model, sounds.prompt_for(others[int(rng.integers(len(others)))], rng), 1, 7.0)
+        x = initial_noise(GENERATION_SEED + 3000 + number, sigma=float(sigmas[0]))
+        keep = mask[0, 0] == 0
+        for end in PAINT_ENDS:
+            torch.manual_seed(GENERATION_SEED + 3000 + number)
+            with torch.no_grad():
+                out = solution.simple_sample_variable_inpaint(denoiser, x, sigmas, reference, mask, args, paint_end=end)
+            similarity[end].append(float(np.corrcoef(out[..., keep].flatten().numpy(),
+                                                     reference[..., keep].flatten().numpy())[0, 1]))
+            loudness.gap(out, *GAP)
+    means = [statistics.mean(similarity[end]) for end in PAINT_ENDS]
+    rising = all(b >= a for a, b in zip(means, means[1:])) and means[-1] > means[0]
+    return [("variable inpainting: kept-frame correlation at paint_end " + ", ".join(map(str, PAINT_ENDS)),
+             " ".join(f"{m:.2f}" for m in means), "rising", rising)]
 
 
 def speed_rows(model) -> list[tuple[str, str, str, bool]]:
@@ -225,8 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     classify = Classifier(library, labels)
     rows = speed_rows(model) + codec_rows(model)
     torch.set_num_threads(2)
-    rows += adherence_rows(model, classify, args.seeds, args.steps)
-    rows += inpaint_rows(model, classify, args.steps)
+    loudness = Loudness(model)
+    rows += adherence_rows(model, classify, args.seeds, args.steps, loudness)
+    rows += inpaint_rows(model, classify, args.steps, loudness)
+    rows += variable_inpaint_rows(model, args.steps, loudness)
+    rows += loudness.rows()
     rows += style_rows(model, args.steps)
     table = ["| figure | value | target | met |", "|---|---|---|---|"]
     table += [f"| {name} | {value} | {target} | {'yes' if ok or not target else 'NO'} |" for name, value, target, ok in rows]

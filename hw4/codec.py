@@ -8,6 +8,8 @@ a spectrogram. Decoding resynthesises audio: a fixed excitation (a sine at the c
 band below ``TONAL_MAX_HZ``, white noise above) is analysed once, its band energies are scaled
 to the latent's frame by frame, and the result is overlap-added back (inverse STFT), followed
 by ``REFINE_STEPS`` corrections that re-encode the audio and fix the remaining error per band.
+Energies beyond the sound library's are bent back softly and a limiter keeps every sample within
+full scale (see ``BAND_KNEE``), so a generation never clips.
 ``model.py`` attaches it in place of the config's ``"hw4_band_codec"`` pretransform.
 """
 
@@ -26,9 +28,40 @@ TONAL_MAX_HZ = 4000.0
 EPS = 1e-6  # energy floor: about -60 dB below a full-scale sine
 LOG_MEAN = -12.0  # fixed normalisation of ln(energy + EPS), measured on the sound library
 LOG_SCALE = 3.0
-MAX_LATENT = 4.0  # decoded energies are capped here (about +3 dB above full scale)
+# Decoding keeps the model's generations within the loudness of the sound library they learnt from. The model's
+# latents have the library's mean but a wider spread (std 1.4 against 1.0 at guidance 7, single bands up to 7
+# against the library's 3.6), and energy grows exponentially with a latent value, so unchecked its generations
+# decode up to ~100x above full scale. Three soft stages, none a hard clamp, calibrated on the library
+# (``sounds.library_latents``: largest band value 3.6, loudest frame ln-energy -0.7, median -2.65):
+BAND_KNEE, BAND_CEILING = 2.5, 3.6  # a band's latent above the knee bends towards the library's largest value
+FRAME_KNEE, FRAME_CEILING = -2.0, -0.7  # a frame's total ln energy above the knee bends towards the loudest frame
+PEAK = 0.98  # a look-ahead limiter turns the last overshoots down smoothly: |audio| <= PEAK always
+LIMITER_BLOCK, LIMITER_BLOCKS = 64, 8  # its gain changes per 64 samples, over 8 blocks either side (12 ms)
 REFINE_STEPS = 2
 EXCITATION_SEED = 2048
+
+
+def soft_ceiling(x: torch.Tensor, knee: float, ceiling: float) -> torch.Tensor:
+    """``x`` unchanged up to ``knee``, then bent smoothly (tanh) so that it never exceeds ``ceiling``."""
+    width = ceiling - knee
+    return torch.where(x <= knee, x, knee + width * torch.tanh((x - knee) / width))
+
+
+def limit_peaks(audio: torch.Tensor, peak: float = PEAK, block: int = LIMITER_BLOCK, blocks: int = LIMITER_BLOCKS) -> torch.Tensor:
+    """``audio`` ``[..., samples]`` under a smooth gain that keeps every sample within ``peak`` (no hard clamp).
+
+    Per ``block`` of samples, the gain the block needs (``peak / max |x|``, at most 1) is spread to the
+    ``blocks`` blocks either side by a minimum, then smoothed by a moving average as wide: every average
+    includes the block's own need, so no sample exceeds ``peak``, and the gain moves gradually."""
+    shape, samples = audio.shape, audio.shape[-1]
+    flat = torch.nn.functional.pad(audio.reshape(-1, samples), (0, -samples % block))
+    loudest = flat.abs().reshape(flat.shape[0], -1, block).amax(-1)
+    need = (peak / loudest.clamp(min=1e-12)).clamp(max=1.0)[:, None]
+    size = 2 * blocks + 1
+    spread = -torch.nn.functional.max_pool1d(-need, size, stride=1, padding=blocks)
+    gain = torch.nn.functional.avg_pool1d(torch.nn.functional.pad(spread, (blocks, blocks), mode="replicate"), size, stride=1)
+    gain = gain[:, 0].repeat_interleave(block, dim=-1)[:, :samples]
+    return (flat[:, :samples] * gain).reshape(shape)
 
 
 def _mel(hz: torch.Tensor) -> torch.Tensor:
@@ -123,8 +156,10 @@ class BandCodec(Pretransform):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``[batch, 64, frames]`` -> stereo audio ``[batch, 2, frames * 2048]`` (both channels equal)."""
         frames = z.shape[-1]
-        target = z.to(torch.float64).clamp(max=MAX_LATENT) * LOG_SCALE + LOG_MEAN
+        target = soft_ceiling(z.to(torch.float64), BAND_KNEE, BAND_CEILING) * LOG_SCALE + LOG_MEAN
         target = torch.log(torch.clamp(torch.exp(target) - EPS, min=1e-12))
+        loudness = torch.logsumexp(target, dim=1, keepdim=True)
+        target = target + soft_ceiling(loudness, FRAME_KNEE, FRAME_CEILING) - loudness
         excitation = self._excitation_spec(frames)[None]
         excitation_log = torch.log(self._band_energy(excitation) + 1e-12)
         wanted = target.clone()
@@ -133,4 +168,5 @@ class BandCodec(Pretransform):
             got = torch.log(self._band_energy(self._stft(audio))[..., :frames] + 1e-12)
             wanted = wanted + (target - got).clamp(-4.0, 4.0)
             audio = self._render(wanted, excitation, excitation_log)
+        audio = limit_peaks(audio)
         return audio[:, None].expand(-1, self.io_channels, -1).to(z.dtype).contiguous()

@@ -7,6 +7,9 @@ noise schedules on one axis, and curves against a shared x axis).
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -30,10 +33,12 @@ def sample_size(model: torch.nn.Module, seconds: float) -> int:
 
 
 def play(audio: torch.Tensor, sample_rate: int, title: str | None = None) -> TitledAudio:
-    """A player for ``[1, channels, samples]`` or ``[channels, samples]`` audio, loudness normalised."""
-    array = audio.detach().to("cpu", torch.float32)
-    array = (array[0] if array.ndim == 3 else array).clamp(-1.0, 1.0).numpy()
-    return TitledAudio(array, rate=int(sample_rate), title=title, normalize=bool(np.abs(array).max() > 0))
+    """A compact player (mono, ``plots.PLAYER_RATE``) for ``[1, channels, samples]`` or ``[channels, samples]`` audio,
+    loudness normalised; audio beyond full scale is turned down by ``codec.limit_peaks``, not clipped."""
+    from .codec import limit_peaks
+
+    array = limit_peaks(audio.detach().to("cpu", torch.float32))
+    return TitledAudio((array[0] if array.ndim == 3 else array).numpy(), rate=int(sample_rate), title=title)
 
 
 def _figure(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
@@ -67,3 +72,10 @@ def plot_curves(x: torch.Tensor, curves: dict[str, torch.Tensor], title: str, xl
         ax.plot(xs, ys.detach().to("cpu", torch.float64).numpy().reshape(-1), label=name)
     ax.legend()
     return fig
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep what the library prints (``generate_diffusion_cond`` prints its seed) out of a cell's output."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield

@@ -19,6 +19,11 @@ import torch
 from IPython.display import Audio
 from matplotlib.figure import Figure
 
+# Players embed mono audio at this rate (16-bit WAV, which every browser plays): about 175 kB per 6 s clip in a
+# saved notebook instead of 1.4 MB for 44.1 kHz stereo, so an executed homework (11 players) stays under 3 MB. It keeps
+# everything below 5.5 kHz (the codec's tones sit below 4 kHz); both channels of the embedded model are equal anyway.
+PLAYER_RATE = 11025
+
 # Above this many parameters, decoding on a CPU takes long enough (tens of seconds
 # for the real SAO's 1.2B) that ``listen`` asks for ``force=True``.
 SLOW_DECODE_PARAMS = 50_000_000
@@ -237,10 +242,11 @@ def _decode_device_and_dtype(model: torch.nn.Module) -> tuple[torch.device, torc
 
 
 def decode(model: torch.nn.Module, latents: ArrayLike) -> torch.Tensor:
-    """Decode ``[1, 64, T]`` (or ``[64, T]``) latents to audio ``[1, 2, T * 2048]``: float32 on the CPU, in [-1, 1].
+    """Decode ``[1, 64, T]`` (or ``[64, T]``) latents to audio ``[1, 2, T * 2048]``: float32 on the CPU, within full scale.
 
     Decoding runs without gradients on the device of the model's autoencoder (the CPU,
-    as ``load_model`` leaves it).
+    as ``load_model`` leaves it). Audio beyond full scale (SAO's decoder can overshoot; the
+    embedded codec limits itself) is turned down by a smooth limiter, never hard-clipped.
     """
     x = latents if isinstance(latents, torch.Tensor) else torch.as_tensor(np.asarray(latents))
     x = x.detach()
@@ -251,15 +257,32 @@ def decode(model: torch.nn.Module, latents: ArrayLike) -> torch.Tensor:
     device, dtype = _decode_device_and_dtype(model)
     with torch.no_grad():
         audio = model.pretransform.decode(x.to(device, dtype))
-    return audio.to("cpu", torch.float32).clamp(-1.0, 1.0)
+    from .codec import limit_peaks  # stable_audio_tools loads only when something is decoded
+
+    return limit_peaks(audio.to("cpu", torch.float32))
+
+
+def compact(audio: np.ndarray, rate: int, player_rate: int = PLAYER_RATE) -> np.ndarray:
+    """``[channels, samples]`` (or ``[samples]``) audio at ``rate`` as mono at ``player_rate`` (band-limited resampling)."""
+    mono = np.asarray(audio, dtype=np.float64)
+    mono = mono.mean(0) if mono.ndim == 2 else mono.reshape(-1)
+    if rate == player_rate:
+        return mono
+    from scipy.signal import resample_poly
+
+    common = math.gcd(int(rate), int(player_rate))
+    return resample_poly(mono, player_rate // common, int(rate) // common)
 
 
 class TitledAudio(Audio):
-    """An ``IPython.display.Audio`` player with an optional title shown above it; keeps its ``rate``."""
+    """A compact ``IPython.display.Audio`` player (mono, ``PLAYER_RATE``) with an optional title shown above it.
 
-    def __init__(self, data: np.ndarray, rate: int, title: str | None = None, normalize: bool = True) -> None:
-        super().__init__(data=data, rate=rate, normalize=normalize)
-        self.rate = rate
+    ``audio`` is ``[channels, samples]`` or ``[samples]`` at ``rate``; ``self.rate`` is the player's rate."""
+
+    def __init__(self, audio: np.ndarray, rate: int, title: str | None = None) -> None:
+        data = compact(audio, rate)
+        super().__init__(data=data, rate=PLAYER_RATE, normalize=bool(np.abs(data).max() > 0))
+        self.rate = PLAYER_RATE
         self.title = title
 
     def _repr_html_(self) -> str:
@@ -270,7 +293,7 @@ class TitledAudio(Audio):
 
 
 def listen(model: torch.nn.Module, latents: ArrayLike, title: str | None = None, force: bool = False) -> Audio | None:
-    """A player for the decoded ``latents`` (stereo, loudness normalised).
+    """A player for the decoded ``latents`` (mono at ``PLAYER_RATE``, loudness normalised).
 
     With a large model (the real SAO) on the CPU decoding is slow: then this prints a
     note and returns None, unless ``force=True``.
@@ -282,9 +305,7 @@ def listen(model: torch.nn.Module, latents: ArrayLike, title: str | None = None,
                   "call listen(..., force=True) to decode anyway.")
             return None
         print("Decoding on the CPU with a large model: this can take a minute.")
-    audio = decode(model, latents)[0].numpy()
-    silent = not np.abs(audio).max() > 0
-    return TitledAudio(audio, rate=int(model.sample_rate), title=title, normalize=not silent)
+    return TitledAudio(decode(model, latents)[0].numpy(), rate=int(model.sample_rate), title=title)
 
 
 def compare_latents(answer: ArrayLike, expected: ArrayLike) -> Figure:

@@ -99,6 +99,9 @@ def test_lab_solution_runs_and_every_check_passes(tmp_path):
     assert float(guidance) < 1e-4, "cfg_combine must reproduce the model's own guidance"
     [library] = re.findall(r"relative difference from generate_diffusion_cond: (\S+)", out)
     assert float(library) < 1e-4, "sampling by hand must reproduce the library's one call"
+    assert not re.search(r"^42$", out, re.M), "generate_diffusion_cond's seed print reaches the output"
+    [round_trip] = re.findall(r"latent of the decoded audio vs the clip's latent: relative error (\S+)", out)
+    assert float(round_trip) < 0.3, "the band codec's round trip, measured in latent space, is close"
 
 
 def test_lab_stub_runs_top_to_bottom(tmp_path):

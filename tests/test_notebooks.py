@@ -133,22 +133,25 @@ def test_mistakes_and_variants_filled_in_get_the_graders_verdict(tmp_path):
 
 
 PLAYER = re.compile(r'(?:<div><b>(.*?)</b></div>)?\s*<audio[^>]*>\s*<source src="data:audio/wav;base64,([^"]+)"')
+LATENT_HOP_S = 2048 / 44100  # one latent frame of the embedded model, in seconds
 
 
-def players(nb: nbformat.NotebookNode) -> dict[str, np.ndarray]:
-    """Every audio player in the executed notebook: title (or ``cell N``) -> samples (frames x channels)."""
+def players(nb: nbformat.NotebookNode) -> dict[str, tuple[int, np.ndarray]]:
+    """Every audio player in the executed notebook: title (or ``cell N``) -> (rate, samples frames x channels)."""
     found = {}
     for number, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             for title, data in PLAYER.findall(output.get("data", {}).get("text/html", "")):
                 with wave.open(io.BytesIO(base64.b64decode(data))) as w:
                     samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-                    found[html.unescape(title) or f"cell {number}"] = samples.reshape(-1, w.getnchannels())
+                    found[html.unescape(title) or f"cell {number}"] = (w.getframerate(),
+                                                                       samples.reshape(-1, w.getnchannels()))
     return found
 
 
-def band_energies(samples: np.ndarray, frame: int = 2048, bands: int = 64) -> np.ndarray:
-    """Log energies of ``bands`` log-spaced frequency bands per ``frame`` samples (frames x bands), as one hears them."""
+def band_energies(rate: int, samples: np.ndarray, bands: int = 48) -> np.ndarray:
+    """Log energies of ``bands`` log-spaced frequency bands per latent frame (frames x bands), as one hears them."""
+    frame = round(LATENT_HOP_S * rate)
     mono = samples.astype(np.float64).mean(1)
     frames = mono[: len(mono) // frame * frame].reshape(-1, frame) * np.hanning(frame)
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
@@ -162,19 +165,52 @@ def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(diff - np.median(diff)).mean(1)
 
 
+def gap_to_kept_loudness(rate: int, samples: np.ndarray, start: int, end: int) -> float:
+    """RMS of latent frames ``start:end`` over the RMS of the frames around them (the players' scale cancels)."""
+    mono = samples.astype(np.float64).mean(1)
+    lo, hi = round(start * LATENT_HOP_S * rate), round(end * LATENT_HOP_S * rate)
+    rms = lambda x: np.sqrt((x ** 2).mean())  # noqa: E731
+    return float(rms(mono[lo:hi]) / rms(np.r_[mono[:lo], mono[hi:]]))
+
+
 def test_every_player_sounds_different_and_inpainting_fills_only_the_gap(solution_run):
-    heard = {title: band_energies(samples) for title, samples in players(solution_run[0]).items()}
-    expected = {"reference: drums", "reference: chord", "inpainted", "paint_end=10", "paint_end=40",
+    found = players(solution_run[0])
+    heard = {title: band_energies(*player) for title, player in found.items()}
+    expected = {"reference: drums", "reference: chord", "inpainted", "paint_end=30", "paint_end=40", "paint_end=45",
                 "strength 0.3", "strength 0.9"}
     assert expected <= set(heard) and len(heard) == len(expected) + 1, sorted(heard)  # + the Q1 generation
-    for title, samples in players(solution_run[0]).items():
+    for title, (_, samples) in found.items():
         assert np.sqrt((samples.astype(np.float64) ** 2).mean()) > 300, f"{title} is (nearly) silent"
     for a in heard:
         for b in heard:
             assert a == b or distance(heard[a], heard[b]).mean() > 1.0, f"{a} sounds like {b}"
-    # the notebook regenerates 1.5 s to 3.0 s of the drums: latent frames 32 to 64, one audio frame each
+    # the notebook regenerates 1.5 s to 3.0 s of the drums: latent frames 32 to 64
     gap = distance(heard["inpainted"], heard["reference: drums"])
     assert np.median(np.r_[gap[:32], gap[64:]]) < 0.5 and np.median(gap[32:64]) > 3.0, gap.round(1)
+
+
+def test_players_are_not_clipped(solution_run):
+    """Issue 19: generations decoded far above full scale, so the players (normalised to their peak) held up to
+    43 % of samples at full scale."""
+    for title, (_, samples) in players(solution_run[0]).items():
+        peak = np.abs(samples.astype(np.float64)).max()
+        assert (np.abs(samples) > 0.99 * peak).mean() <= 0.01, f"{title} is clipped"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19, open: the model's pinned-context generations are louder than the "
+                   "library (the Q3 demo's gap is 3.1x its surroundings); the decoder's ceilings do not reach it")
+def test_an_inpainted_gap_is_as_loud_as_its_surroundings(solution_run):
+    """Issue 19: an inpainted gap was up to 8 times louder (RMS) than the frames around it."""
+    found = players(solution_run[0])
+    for title in ("inpainted", "paint_end=45"):
+        ratio = gap_to_kept_loudness(*found[title], 32, 64)
+        assert 0.5 <= ratio <= 2.0, f"{title}: the gap is {ratio:.2f} times as loud as the frames around it"
+
+
+def test_an_executed_homework_notebook_stays_light(solution_run):
+    """Players embed mono 11 kHz audio: the whole executed notebook, players and figures, stays under 3 MB."""
+    size = len(nbformat.writes(solution_run[0]).encode())
+    assert size < 3_000_000, f"{size / 1e6:.1f} MB"
 
 
 def test_every_demo_plays_the_reference_next_to_the_result():

@@ -1,5 +1,7 @@
 """hw4.plots: each helper returns a figure with the right axes and data; decode and listen give audio."""
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -132,7 +134,7 @@ def test_plot_audio_waveform_and_spectrogram(shape):
     _render(fig)
 
 
-def test_decode_gives_clamped_float32_audio_on_the_cpu(model, chord):
+def test_decode_gives_float32_audio_within_full_scale_on_the_cpu(model, chord):
     audio = plots.decode(model, chord)
     assert audio.shape == (1, 2, LATENT_FRAMES * 2048)
     assert audio.dtype == torch.float32 and audio.device.type == "cpu"
@@ -145,19 +147,35 @@ def test_decode_accepts_unbatched_latents(model, chord):
     torch.testing.assert_close(plots.decode(model, latent[0]), plots.decode(model, latent))
 
 
-def test_decode_clamps_loud_output(model):
+def test_decode_limits_loud_output_smoothly_instead_of_clipping(model):
+    """Latents far louder than the library decode within full scale, with next to no samples at the ceiling."""
     loud = torch.randn(1, 64, 8) * 1000
     audio = plots.decode(model, loud)
-    assert float(audio.abs().max()) <= 1.0
+    assert float(audio.abs().max()) <= 0.99
+    assert float((audio.abs() > 0.97).float().mean()) < 0.01  # a hard clamp leaves most samples at its ceiling
 
 
-def test_listen_returns_a_stereo_player(model, chord):
+def test_the_limiter_leaves_quiet_audio_alone_and_turns_loud_audio_down_gradually():
+    from hw4.codec import limit_peaks
+
+    t = torch.arange(44100) / 44100
+    quiet = 0.5 * torch.sin(2 * torch.pi * 440 * t)
+    assert torch.equal(limit_peaks(quiet), quiet)
+    loud = quiet * torch.where(t < 0.5, 1.0, 8.0)  # a sudden jump to 4x full scale
+    limited = limit_peaks(loud)
+    assert float(limited.abs().max()) <= 0.981
+    gain = limited[loud.abs() > 0.1] / loud[loud.abs() > 0.1]
+    assert float(gain.max()) > 0.999 and float(gain.min()) < 0.25  # 0.98 / 4
+    assert float(gain.diff().abs().max()) < 0.1  # no jump from one sample to the next
+
+
+def test_listen_returns_a_compact_mono_player(model, chord):
     player = plots.listen(model, chord, title="chord <3")
     assert isinstance(player, Audio)
-    assert player.rate == 44100
+    assert player.rate == plots.PLAYER_RATE
     wav = _wav(player)
-    assert wav.getframerate() == 44100 and wav.getnchannels() == 2
-    assert wav.getnframes() == LATENT_FRAMES * 2048
+    assert wav.getframerate() == plots.PLAYER_RATE and wav.getnchannels() == 1
+    assert wav.getnframes() == math.ceil(LATENT_FRAMES * 2048 * plots.PLAYER_RATE / 44100)
     assert "<b>chord &lt;3</b>" in player._repr_html_()
 
 
