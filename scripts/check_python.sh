@@ -4,6 +4,7 @@
 # VERSION picks the Debian release whose python3 it is (3.11 bookworm, 3.13 trixie). The root is built once with
 # debootstrap from the mirror this machine's apt already uses and kept in $HW4_PYROOT_DIR (default
 # ~/.cache/hw4-pyroots); its venv and pip cache stay there too, so a second run only copies the tree and tests.
+# PIP_INDEX_URL and PIP_EXTRA_INDEX_URL, when set, are passed on to pip in the root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=${1:?usage: bash scripts/check_python.sh VERSION (3.11 or 3.13)}
@@ -45,6 +46,9 @@ for fs in proc sys dev dev/pts; do
   mount --bind "/$fs" "$ROOT/$fs"; mounted+=("$ROOT/$fs")
 done
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+# The root trusts what this machine trusts (a proxy's own authority, say): pip there uses the host's CA bundle.
+ca=/usr/local/share/hw4-host-ca.crt
+cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT$ca" 2>/dev/null || ca=/etc/ssl/certs/ca-certificates.crt
 
 # A fresh copy of the working tree (tracked and untracked files git does not ignore); the venv lives outside it.
 rm -rf "$ROOT/src"; mkdir -p "$ROOT/src"
@@ -54,6 +58,8 @@ git ls-files -co --exclude-standard -z | xargs -0 -I{} sh -c '[ -e "{}" ] && pri
 echo "check_python: Python $VERSION ($SUITE): setup, fast tests, demo"
 chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
   PYTHON=python3 HW4_VENV=/opt/hw4-venv PIP_CACHE_DIR=/root/.cache/pip HW4_CACHE_DIR=/root/.cache/hw4 \
+  PIP_CERT=$ca SSL_CERT_FILE=$ca REQUESTS_CA_BUNDLE=$ca PIP_DEFAULT_TIMEOUT=180 \
+  ${PIP_INDEX_URL:+PIP_INDEX_URL=$PIP_INDEX_URL} ${PIP_EXTRA_INDEX_URL:+PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL} \
   bash -euo pipefail -c '
     cd /src
     bash scripts/setup.sh

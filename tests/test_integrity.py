@@ -178,7 +178,8 @@ def test_endless_to_d_is_stopped_at_the_time_limit(verdicts):
     result, seconds = verdicts["results"]["endless"]
     assert result.ok is None and result.mismatched == []
     assert result.message == f"Integrity not checked: re-running endless.py took longer than {HANG_LIMIT_S} s and was stopped."
-    assert HANG_LIMIT_S <= seconds < HANG_LIMIT_S + 10
+    _, whole_run = verdicts["results"]["same"]  # a whole re-run of the solution, beside it on this machine
+    assert HANG_LIMIT_S <= seconds < HANG_LIMIT_S + max(10, whole_run)  # stopped, not left to run out
 
 
 def test_hostile_code_in_the_sandbox_reaches_nothing_of_the_grader(verdicts):
