@@ -254,7 +254,7 @@ def test_hangs_and_crashes_cost_only_their_student(tmp_path):
     started = time.monotonic()
     summary = batch.grade_all(folder, csv_path, jobs=2, per_student_timeout_s=3, grader_factory=scripted_grader)
     # the hang costs its 3 s and the crash a new worker, not the run: a bound from this machine's calm run
-    assert time.monotonic() - started < 30 + 3 * calm
+    assert time.monotonic() - started < 60 + 4 * calm
     rows = {r["student"]: r for r in read_csv(csv_path)}
     assert sorted(rows) == sorted(names)
     for ok in ("a_ok", "z_ok", "z_ok2"):
