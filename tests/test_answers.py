@@ -270,6 +270,7 @@ def test_an_unimplemented_dependency_is_named(model):
     assert error.startswith("calls to_d, which is not implemented yet"), error
 
 
+@pytest.mark.slow
 def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_answers):
     """Native convolutions instead of oneDNN's sum in another order (measured here: up to 6e-7 apart): still 100."""
     from autograder.grade import grade
@@ -280,6 +281,7 @@ def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_ans
     assert report.total == report.max_total
 
 
+@pytest.mark.slow
 def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     """`hw4 answers` on a submission whose Q4 loops forever: Q4 times out once at its student line, the rest answer."""
     import subprocess

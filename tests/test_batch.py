@@ -14,6 +14,8 @@ import pytest
 from autograder import batch
 from hw4 import questions as Q
 
+pytestmark = pytest.mark.slow  # grade-all's spawned workers each import torch
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "homework4.py"
 STUDENTS = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")

@@ -16,6 +16,8 @@ import pytest
 
 from hw4.safe_pickle import AnswerFileError, load_answers
 
+pytestmark = pytest.mark.slow  # fresh processes grading hostile files, with their peak memory
+
 try:
     from numpy._core.numeric import _frombuffer
 except ImportError:  # numpy 1.x

@@ -14,6 +14,8 @@ from autograder import sandbox
 from autograder.integrity import Integrity, mismatched_cases, verify
 from hw4.safe_pickle import dump_answers, load_answers
 
+pytestmark = pytest.mark.slow  # sandboxed re-runs of whole submissions
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "homework4.py"
 HANG_LIMIT_S = 15
