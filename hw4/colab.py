@@ -27,7 +27,7 @@ NOT_ON_COLAB = "Not running on Colab: nothing to install; using the local enviro
 # Installed with --no-deps (their own requirements pin training/UI packages that break
 # Colab); the pins are read from requirements-nodeps.txt when it sits beside the package.
 NODEPS_REQUIREMENTS_FILE = Path(__file__).resolve().parent.parent / "requirements-nodeps.txt"
-NODEPS_FALLBACK = ("stable-audio-tools==0.0.19", "k-diffusion==0.1.1")
+NODEPS_FALLBACK = ("stable-audio-tools==0.0.19", "k-diffusion==0.1.1", "dctorch==0.1.2")
 
 # Small pure-python packages the suite imports at run time that Colab may lack, also
 # installed with --no-deps. trampoline (for torchsde) and ftfy (for clip-anytorch) are
@@ -39,7 +39,6 @@ COLAB_EXTRA_REQUIREMENTS = (
     "trampoline",
     "torchdiffeq",
     "jsonmerge",
-    "dctorch",
     "clean-fid",
     "clip-anytorch",
     "ftfy",

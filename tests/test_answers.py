@@ -125,13 +125,18 @@ def test_missing_function_is_named(model):
     assert "to_d is not defined" in answers.questions["q1_to_d"].errors["check"]
 
 
-def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference):
+def test_endless_loop_is_stopped_by_the_time_limit(model, small_reference, monkeypatch):
+    import hw4.answers
+
+    # The derived limits (20x the reference's time measured on this machine, now at least 1 s): a fixed 0.5 s
+    # for every case also stopped Q5's correct cases on a loaded machine.
+    monkeypatch.setattr(hw4.answers, "MIN_TIME_LIMIT_S", 1.0)
+
     def generate_inpainting_mask(reference, start, end):
         while True:
             pass
 
-    answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL,
-                       time_limit_s=0.5, progress=False)
+    answers = generate(_with(generate_inpainting_mask=generate_inpainting_mask), model, SMALL, progress=False)
     assert "time limit" in answers.questions["q2_mask"].errors["check_a"]
     assert _same(answers, small_reference, "q5_style_transfer"), answers.questions["q5_style_transfer"].errors
 
@@ -265,6 +270,7 @@ def test_an_unimplemented_dependency_is_named(model):
     assert error.startswith("calls to_d, which is not implemented yet"), error
 
 
+@pytest.mark.slow
 def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_answers):
     """Native convolutions instead of oneDNN's sum in another order (measured here: up to 6e-7 apart): still 100."""
     from autograder.grade import grade
@@ -275,12 +281,14 @@ def test_answers_from_another_cpu_code_path_grade_full_marks(model, solution_ans
     assert report.total == report.max_total
 
 
+@pytest.mark.slow
 def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     """`hw4 answers` on a submission whose Q4 loops forever: Q4 times out once at its student line, the rest answer."""
     import subprocess
     import sys
     from pathlib import Path
 
+    import hw4.answers
     from hw4.answers_file import read_answers
 
     solution = (Path(__file__).resolve().parents[1] / "solutions" / "homework4.py").read_text()
@@ -295,7 +303,8 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     first, *rest = errors.values()
     assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(Q.GRADED["q4_variable_inpaint"])
     limit = float(first.split("the ")[1].split(" s ")[0])
-    assert limit < 60  # derived from the reference's time, not a fixed 120 s
+    # derived from the reference's time on this machine (which a loaded machine stretches), not the fixed 120 s
+    assert limit >= hw4.answers.MIN_TIME_LIMIT_S and limit != 120
     assert all(e.startswith("skipped after case") for e in rest)
     for question in tuple(Q.HOMEWORK):
         if question != "q4_variable_inpaint":
@@ -342,29 +351,30 @@ def test_processes_a_function_starts_end_with_its_case(model, tmp_path):
 
 
 @pytest.mark.skipif(__import__("hw4.answers").answers.parallel_questions() < 2, reason="needs two CPUs")
-def test_questions_run_side_by_side_and_answer_as_if_one_after_another(model, small_reference):
+def test_questions_run_side_by_side_and_answer_as_if_one_after_another(model, small_reference, tmp_path):
     """Forked runs start another question while one samples; the answers equal the in-process, sequential run."""
     import time
 
     solutions = fresh_solutions()
+    met = tmp_path / "met"
+    met.mkdir()
 
-    def timed(name):
+    def meeting(name):
+        """Q3's and Q4's functions each leave a file and wait for the other's: both meet only side by side
+        (an event, not timestamps that a loaded machine's scheduler may leave apart)."""
         def wrapper(*args, **kwargs):
-            print(f"start {time.time():.6f}")
-            result = getattr(solutions, name)(*args, **kwargs)
-            print(f"end {time.time():.6f}")
-            return result
+            (met / name).touch()
+            deadline = time.monotonic() + 120  # a sequential run waits this long, then answers "alone"
+            while len(list(met.iterdir())) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            print("met" if len(list(met.iterdir())) == 2 else "alone")
+            return getattr(solutions, name)(*args, **kwargs)
         return wrapper
 
-    implementation = _with(simple_sample_inpaint=timed("simple_sample_inpaint"),
-                           simple_sample_variable_inpaint=timed("simple_sample_variable_inpaint"))
-    forked = generate(implementation, model, SMALL, progress=False, isolate=True)
+    implementation = _with(simple_sample_inpaint=meeting("simple_sample_inpaint"),
+                           simple_sample_variable_inpaint=meeting("simple_sample_variable_inpaint"))
+    forked = generate(implementation, model, SMALL, progress=False, isolate=True, time_limit_s=300)
     sequential = generate(fresh_solutions(), model, SMALL, progress=False, isolate=False)
     assert all(_same(forked, sequential, q) and _same(forked, small_reference, q) for q in Q.HOMEWORK)
-    spans = {}
-    for q in ("q3_inpaint", "q4_variable_inpaint"):
-        (output,) = forked.questions[q].output.values()
-        start, end = (float(line.split()[1]) for line in output.split("\n") if line)
-        spans[q] = (start, end)
-    (a0, a1), (b0, b1) = spans.values()
-    assert a0 < b1 and b0 < a1, spans  # the two questions' cases overlapped in time
+    outputs = {q: forked.questions[q].output for q in ("q3_inpaint", "q4_variable_inpaint")}
+    assert all(list(output.values()) == ["met\n"] for output in outputs.values()), outputs  # they overlapped

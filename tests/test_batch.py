@@ -14,6 +14,8 @@ import pytest
 from autograder import batch
 from hw4 import questions as Q
 
+pytestmark = pytest.mark.slow  # grade-all's spawned workers each import torch
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "homework4.py"
 STUDENTS = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")
@@ -243,9 +245,17 @@ def test_hangs_and_crashes_cost_only_their_student(tmp_path):
         (folder / name).mkdir(parents=True)
         (folder / name / "homework4.pkl").write_bytes(b"x")
     csv_path = tmp_path / "grades.csv"
+    for name in ("calm_a", "calm_b"):  # the same run without trouble: what start-up costs on this machine now
+        (tmp_path / "calm" / name).mkdir(parents=True)
+        (tmp_path / "calm" / name / "homework4.pkl").write_bytes(b"x")
+    started = time.monotonic()
+    batch.grade_all(tmp_path / "calm", tmp_path / "calm.csv", jobs=2, per_student_timeout_s=3,
+                    grader_factory=scripted_grader)
+    calm = time.monotonic() - started
     started = time.monotonic()
     summary = batch.grade_all(folder, csv_path, jobs=2, per_student_timeout_s=3, grader_factory=scripted_grader)
-    assert time.monotonic() - started < 60
+    # the hang costs its 3 s and the crash a new worker, not the run: a bound from this machine's calm run
+    assert time.monotonic() - started < 60 + 4 * calm
     rows = {r["student"]: r for r in read_csv(csv_path)}
     assert sorted(rows) == sorted(names)
     for ok in ("a_ok", "z_ok", "z_ok2"):

@@ -21,6 +21,8 @@ from conftest import damaged
 from autograder.cli import main  # the staff commands (grade) and the student ones (answers)
 from hw4.safe_pickle import dump_answers, load_answers
 
+pytestmark = pytest.mark.slow  # hw4 answers on whole submissions
+
 GOLDEN = Path(__file__).with_name("golden")
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"relative error ([0-9.]+e[-+][0-9]+)")

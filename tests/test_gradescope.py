@@ -26,6 +26,8 @@ from autograder import gradescope_zip, integrity
 from autograder.references import reference_key
 from hw4.safe_pickle import AnswerFileError, dump_answers, load_answers
 
+pytestmark = pytest.mark.slow  # whole run_autograder runs, sandboxed re-runs
+
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions" / "homework4.py"
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}

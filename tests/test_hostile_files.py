@@ -17,6 +17,8 @@ import pytest
 from hw4.plain_data import to_plain
 from hw4.safe_pickle import MAX_BYTES, AnswerFileError, load_answers
 
+pytestmark = pytest.mark.slow  # fresh processes grading hostile files, with their peak memory
+
 ESCAPES = "\x1b[2J\x1b[H\rtotal: 100 / 100\x1b]0;owned\x07\u202e"
 
 # The child's own high-water mark (VmHWM; ru_maxrss would include the RSS of the test process it was forked from).

@@ -14,6 +14,8 @@ from autograder import sandbox
 from autograder.integrity import Integrity, mismatched_cases, verify
 from hw4.safe_pickle import dump_answers, load_answers
 
+pytestmark = pytest.mark.slow  # sandboxed re-runs of whole submissions
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "homework4.py"
 HANG_LIMIT_S = 15
@@ -177,7 +179,8 @@ def test_endless_to_d_is_stopped_at_the_time_limit(verdicts):
     result, seconds = verdicts["results"]["endless"]
     assert result.ok is None and result.mismatched == []
     assert result.message == f"Integrity not checked: re-running endless.py took longer than {HANG_LIMIT_S} s and was stopped."
-    assert HANG_LIMIT_S <= seconds < HANG_LIMIT_S + 10
+    _, whole_run = verdicts["results"]["same"]  # a whole re-run of the solution, beside it on this machine
+    assert HANG_LIMIT_S <= seconds < HANG_LIMIT_S + max(10, whole_run)  # stopped, not left to run out
 
 
 def test_hostile_code_in_the_sandbox_reaches_nothing_of_the_grader(verdicts):

@@ -91,6 +91,7 @@ def test_lab_check_says_todo_and_names_a_crash():
     assert not passed and crash.startswith("FAIL  Lab cfg_combine: RuntimeError") and "line" in crash
 
 
+@pytest.mark.slow
 def test_lab_solution_runs_and_every_check_passes(tmp_path):
     out = text_output(execute(lab_source(), tmp_path))
     assert out.count("PASS") == 6, out
@@ -104,6 +105,7 @@ def test_lab_solution_runs_and_every_check_passes(tmp_path):
     assert float(round_trip) < 0.3, "the band codec's round trip, measured in latent space, is close"
 
 
+@pytest.mark.slow
 def test_lab_stub_runs_top_to_bottom(tmp_path):
     out = text_output(execute(nbformat.read(LAB_STUB, as_version=4), tmp_path))
     assert out.count("TODO") == 6, out
@@ -127,6 +129,7 @@ def bundle(tmp_path_factory) -> Path:
     return write_release(tmp_path_factory.mktemp("out") / "bundle", "someone/hw4-student", "fall-2026")
 
 
+@pytest.mark.slow
 def test_release_ships_the_lab_first_with_its_badge_on_the_released_repository(bundle):
     from autograder.release import NOTEBOOKS
 

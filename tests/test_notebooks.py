@@ -22,6 +22,8 @@ from nbclient import NotebookClient
 from hw4.colab import colab_url
 from solutions.build import RUNNER, STUB, build_all, function_sources, solution_fragments, source_notebook
 
+pytestmark = pytest.mark.slow  # executes whole notebooks in kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.ipynb")
                    if not {".venv", "build", ".ipynb_checkpoints"} & set(p.relative_to(ROOT).parts))

@@ -21,6 +21,8 @@ import pytest
 from autograder import release
 from hw4 import colab
 
+pytestmark = pytest.mark.slow  # builds and installs the student bundle
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10

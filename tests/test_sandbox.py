@@ -246,7 +246,8 @@ def test_wall_clock_limit_ends_a_hang(tmp_path, mechanism):
     outcome, _ = probe(tmp_path, "import time\nwhile True:\n    time.sleep(1)\n", mechanism,
                        sandbox.Limits(wall_s=3))
     assert outcome.timed_out and outcome.returncode is None
-    assert outcome.seconds < 15
+    started, _ = probe(tmp_path, "pass\n", mechanism)  # the start-up and clean-up of a run, on this machine now
+    assert outcome.seconds < 3 + max(12, 3 * started.seconds)
 
 
 def test_output_is_read_back_only_from_its_file(tmp_path, mechanism):
