@@ -58,25 +58,33 @@ def unmet_requirements(installed: list[Distribution] | None = None) -> list[Unme
     return unmet
 
 
-def split(unmet: list[Unmet]) -> tuple[list[str], list[Unmet]]:
-    """``(left out, conflicts)``: the missing requirements of the --no-deps packages, and every other unmet one."""
+def split(unmet: list[Unmet]) -> tuple[list[str], list[Unmet], list[Unmet]]:
+    """``(left out, not followed, conflicts)``: the --no-deps packages' missing requirements, their mismatched
+    ones (stale caps such as dctorch's ``numpy<2``, deliberately not followed), and every other unmet one."""
     nodeps = {_name(pin) for pin in nodeps_requirements()}
     left_out = sorted({_name(u.requirement) for u in unmet if u.package in nodeps and u.installed is None})
-    conflicts = [u for u in unmet if not (u.package in nodeps and u.installed is None)]
-    return left_out, conflicts
+    not_followed = [u for u in unmet if u.package in nodeps and u.installed is not None]
+    conflicts = [u for u in unmet if u.package not in nodeps]
+    return left_out, not_followed, conflicts
 
 
 def report(unmet: list[Unmet]) -> tuple[str, bool]:
     """The line setup prints, and whether the environment is sound (nothing unmet but what was left out)."""
-    left_out, conflicts = split(unmet)
+    left_out, not_followed, conflicts = split(unmet)
     if conflicts:
         return ("setup: stopped: these requirements are not met, so the suite may not run: "
                 + "; ".join(map(str, conflicts)) + ". Remove the virtual environment and run setup again."), False
     names = " and ".join(sorted({u.package for u in unmet})) or "stable-audio-tools and k-diffusion"
-    if not left_out:
+    if not left_out and not not_followed:
         return f"setup: every requirement of {names} is installed", True
-    return (f"setup: not installed on purpose: {len(left_out)} training/UI requirements of {names} that sampling "
-            f"never imports (requirements-nodeps.txt): {', '.join(left_out)}"), True
+    parts = []
+    if left_out:
+        parts.append(f"not installed on purpose: {len(left_out)} training/UI requirements of {names} that sampling "
+                     f"never imports (requirements-nodeps.txt): {', '.join(left_out)}")
+    if not_followed:
+        parts.append("version caps not followed on purpose (the suite's tests run with the installed versions): "
+                     + "; ".join(map(str, not_followed)))
+    return "setup: " + "; ".join(parts), True
 
 
 def main() -> int:

@@ -112,12 +112,16 @@ def test_requirements_check_names_what_is_left_out_and_stops_on_anything_else():
     line, ok = report(unmet_requirements(sound))
     assert ok and not line.startswith("ERROR") and "\n" not in line
     assert line.endswith("accelerate, gradio, wandb") and "not installed on purpose" in line
-    # A left-out package installed at a version its dependent rejects, or a requirement of another package missing:
-    broken = [*sound, _Dist("wandb", "0.20.0"), _Dist("hw4-stable-audio", "1.0.0", "numpy>=1.24")]
+    # A --no-deps package's stale cap (dctorch's numpy<2 on Python 3.13) is named, not fatal:
+    capped = [*sound, _Dist("dctorch", "0.1.2", "numpy<2.0.0,>=1.22.3"), _Dist("numpy", "2.5.5")]
+    line, ok = report(unmet_requirements(capped))
+    assert ok and "\n" not in line and "dctorch needs numpy<2.0.0,>=1.22.3 (2.5.5 is installed)" in line
+    # A requirement of any other package, missing or at a version it rejects, stops setup:
+    broken = [*capped, _Dist("hw4-stable-audio", "1.0.0", "numpy>=1.24", "einops>=0.9")]
     line, ok = report(unmet_requirements(broken))
     assert not ok and line.startswith("setup: stopped")
-    assert "stable-audio-tools needs wandb==0.15.4 (0.20.0 is installed)" in line
-    assert "hw4-stable-audio needs numpy>=1.24 (it is not installed)" in line
+    assert "hw4-stable-audio needs einops>=0.9 (0.8.2 is installed)" in line
+    assert "hw4-stable-audio needs numpy>=1.24" not in line
 
 
 @pytest.mark.skipif(sys.prefix == sys.base_prefix or not shutil.which("bwrap"),
