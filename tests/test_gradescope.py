@@ -45,7 +45,14 @@ def zip_path(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def root(tmp_path, zip_path) -> Path:
-    """A fresh /autograder: source unpacked from the zip, run_autograder copied up, an empty submission folder."""
+    return unpacked_autograder(tmp_path, zip_path)
+
+
+def unpacked_autograder(tmp_path: Path, zip_path: Path | None = None) -> Path:
+    """A fresh /autograder: source unpacked from the zip (built here when not given), run_autograder copied up,
+    an empty submission folder."""
+    if zip_path is None:
+        zip_path = gradescope_zip.build_zip(tmp_path / "autograder.zip")
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(root / "source")

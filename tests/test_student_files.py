@@ -115,12 +115,30 @@ def grader(isolated_cache) -> Grader:
     return Grader()
 
 
+@pytest.fixture(scope="module")
+def answered(exports) -> dict[str, str]:
+    """What ``hw4 answers`` printed for each form; each form's ``homework4.pkl`` lies beside its file."""
+    printed = {}
+    for form, path in exports.items():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            write_answers(path, path.with_name("homework4.pkl"), progress=False)
+        printed[form] = out.getvalue()
+    return printed
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory, isolated_cache) -> Path:
+    """Gradescope's zip, built once for this module (with this session's references)."""
+    from autograder import gradescope_zip
+
+    return gradescope_zip.build_zip(tmp_path_factory.mktemp("zip") / "autograder.zip")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["ipynb", "nbconvert", "colab", "percent_crlf_bom_tabs"])
-def test_every_way_of_saving_gets_full_marks(form, exports, grader):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        write_answers(exports[form], exports[form].with_name("homework4.pkl"), progress=False)
-    printed = out.getvalue()
+def test_every_way_of_saving_gets_full_marks(form, exports, answered, grader):
+    printed = answered[form]
     report = grader.grade_file(exports[form].with_name("homework4.pkl"))
     assert report.total == 100, (printed, [(q.question, q.score, q.feedback) for q in report.questions])
     functions = next(line for line in printed.splitlines() if line.startswith("Functions:"))
@@ -163,3 +181,24 @@ def test_check_and_the_runner_agree_on_a_lambda(exports):
         "(x - denoised) / append_dims", "(denoised - x) / append_dims")).module
     [(message, passed)] = run_checks(flipped.to_d)
     assert not passed and "to_d_sign_flipped" in message, message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["colab", "percent_crlf_bom_tabs"])
+def test_gradescope_grades_each_export_and_its_rerun_reproduces(form, exports, answered, autograder_zip, tmp_path):
+    """Gradescope's real ``run_autograder`` (sandboxed re-run included) on the Colab export with its shell lines
+    and on the ``# %%`` export with CRLF, a BOM and tabs: 100, and the integrity note says the file reproduces."""
+    import json
+    import shutil
+
+    from test_gradescope import run_script, unpacked_autograder
+
+    root = unpacked_autograder(tmp_path, autograder_zip)
+    shutil.copy(exports[form], root / "submission" / "homework4_stub.py")
+    shutil.copy(exports[form].with_name("homework4.pkl"), root / "submission" / "homework4.pkl")
+    done = run_script(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 100, results["output"]
+    note = results["tests"][-1]["output"]
+    assert note.startswith("Integrity: homework4_stub.py reproduces homework4.pkl"), note
