@@ -158,7 +158,8 @@ def test_answers_with_sao_but_no_access_fails_cleanly(tmp_path, monkeypatch, cap
 
 
 def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_path):
-    """Colab installs the suite from git as a wheel: the model, tokenizer and expected outputs must be in it."""
+    """Colab installs the suite from git as a wheel: the model, tokenizer, expected outputs and install settings
+    must be in it."""
     import zipfile
 
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
@@ -166,7 +167,8 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
     wheel = zipfile.ZipFile(next(tmp_path.glob("*.whl")))
     names = set(wheel.namelist())
     for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
-                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl"):
+                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "hw4/data/install.json",
+                   "autograder/release_files/README.md"):
         assert needed in names
     # The installed `hw4` command finds the staff commands through this entry point.
     entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
