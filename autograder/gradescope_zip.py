@@ -41,7 +41,7 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 def pinned_libraries() -> tuple[str, ...]:
     """The libraries whose installed versions ``constraints.txt`` pins: the torch family setup pins together,
-    those the reference key names, and the --no-deps pair."""
+    those the reference key names, and the --no-deps pins."""
     from .references import LIBRARIES
 
     torch = [requirement_name(pin) for pin in SETTINGS.torch]

@@ -75,10 +75,10 @@ def requirements_nodeps(pyproject: dict) -> str:
     """``requirements-nodeps.txt``: the pins of the ``full`` extra, to install with ``pip install --no-deps``."""
     return "".join([
         f"# {GENERATED_BY}\n",
-        "# Installed with `pip install --no-deps`: these two packages pin heavy training/UI\n",
+        "# Installed with `pip install --no-deps`: their own requirements pin heavy training/UI\n",
         "# dependencies (gradio, wandb, laion-clap, pandas==2.0.2, ...) that inference never\n",
-        "# imports and that break Colab's preinstalled packages. What they do import at\n",
-        "# runtime is listed in pyproject.toml's dependencies instead.\n",
+        "# imports, or cap numpy below 2; pyproject.toml's `full` extra says which and why.\n",
+        "# What they do import at runtime is listed in pyproject.toml's dependencies instead.\n",
         *(f"{pin}\n" for pin in pyproject["project"]["optional-dependencies"][NODEPS_EXTRA]),
     ])
 

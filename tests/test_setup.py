@@ -43,7 +43,7 @@ def test_install_files_are_generated_from_pyproject():
 # An edit of pyproject.toml: (old text, new text, text the regenerated files then hold, the files it changes).
 EDITS = {
     "dependency": ('"scipy>=1.10",', '"scipy>=1.10",\n    "rich>=13",', '"rich>=13"', ["environment.yml"]),
-    "nodeps pin": ('"k-diffusion==0.1.1"]', '"k-diffusion==0.1.2"]', "k-diffusion==0.1.2",
+    "nodeps pin": ('"dctorch==0.1.2"]', '"dctorch==0.1.3"]', "dctorch==0.1.3",
                    ["requirements-nodeps.txt", "hw4/data/install.json"]),
     "torch pin": ('"torch==2.9.1"', '"torch==2.9.2"', "torch==2.9.2", ["environment.yml", "hw4/data/install.json"]),
     "colab": ('"nbclient"]', '"nbclient", "scipy"]', '"scipy>=1.10"', ["hw4/data/install.json"]),
