@@ -18,7 +18,7 @@ from importlib.metadata import Distribution, distributions
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .install_settings import SETTINGS
+from .colab import nodeps_requirements
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def unmet_requirements(installed: list[Distribution] | None = None) -> list[Unme
 
 def split(unmet: list[Unmet]) -> tuple[list[str], list[Unmet]]:
     """``(left out, conflicts)``: the missing requirements of the --no-deps packages, and every other unmet one."""
-    nodeps = {requirement_name(pin) for pin in SETTINGS.no_deps}
+    nodeps = {requirement_name(pin) for pin in nodeps_requirements()}
     left_out = sorted({requirement_name(u.requirement) for u in unmet if u.package in nodeps and u.installed is None})
     conflicts = [u for u in unmet if not (u.package in nodeps and u.installed is None)]
     return left_out, conflicts
