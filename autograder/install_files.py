@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hw4.atomic import atomic_write
 from hw4.errors import UserError
-from hw4.install_settings import GENERATED_BY, SETTINGS_FILE, InstallSettings
+from hw4.install_settings import GENERATED_BY, SETTINGS_NAME, InstallSettings
 from hw4.requirements_check import requirement_name
 
 try:
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 NODEPS_EXTRA = "full"
 ENVIRONMENT_FILE = "environment.yml"
 NODEPS_FILE = "requirements-nodeps.txt"
-SETTINGS_PATH = SETTINGS_FILE.relative_to(REPO).as_posix()
+SETTINGS_PATH = f"hw4/{SETTINGS_NAME}"  # from the repository root
 
 
 def read_pyproject(root: Path = REPO) -> dict:

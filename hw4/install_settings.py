@@ -12,7 +12,8 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-SETTINGS_FILE = Path(__file__).resolve().parent / "data" / "install.json"
+SETTINGS_NAME = "data/install.json"  # inside the package
+SETTINGS_FILE = Path(__file__).resolve().parent / SETTINGS_NAME
 GENERATED_BY = "Generated from pyproject.toml by `hw4 build-notebooks`; edit pyproject.toml instead."
 
 
