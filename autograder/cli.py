@@ -70,10 +70,16 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_build_notebooks(args: argparse.Namespace) -> int:
     from solutions import build
 
-    stale = build.build_all(check=args.check)
+    from . import install_files
+
+    # The install files first: the notebooks' badges and setup cells take the repository from the same settings.
+    stale = install_files.build(check=args.check)
+    settings = install_files.install_settings(install_files.read_pyproject())
+    stale += build.build_all(check=args.check, repository=settings.repository, branch=settings.branch)
     if args.check and stale:
         raise UserError(f"Generated files are out of date: {', '.join(stale)}; run `hw4 build-notebooks`.")
-    print("notebooks and self-check data are up to date" if args.check else "built notebooks and self-check data")
+    print("notebooks, self-check data and install files are up to date" if args.check
+          else "built notebooks, self-check data and install files")
     return 0
 
 
@@ -116,7 +122,7 @@ def register(add: cli.AddCommand) -> None:
     p.add_argument("--repository", help="OWNER/REPO the Colab badges point at")
     p.add_argument("--branch", help="branch the Colab badges point at")
 
-    p = add("build-notebooks", cmd_build_notebooks, "Regenerate the stub notebook and self-check data.", model=False)
+    p = add("build-notebooks", cmd_build_notebooks, "Regenerate the stub notebooks, self-check data and install files.", model=False)
     p.add_argument("--check", action="store_true", help="only report whether they are up to date")
 
     p = add("demo", cmd_demo, "Build the solution as a submission, run the runner on it, grade it.")

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from hw4.atomic import atomic_open
 from hw4.errors import MissingFile
+from hw4.install_settings import SETTINGS
 from hw4.model import EMBEDDED, MODEL_CHOICES
+from hw4.requirements_check import requirement_name
 
 from .gradescope_run import CONFIG_NAME, _log, prepare
 
@@ -31,16 +33,24 @@ PACKAGES = ("hw4", "autograder", "solutions")
 EXCLUDED_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis", "build", "dist"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".tmp", ".pkl", ".egg-info", ".zip")
 KEPT_DATA = ("hw4/data/",)  # the only place a .pkl is shipped from the source tree (self-check data)
-PINNED = ("torch", "torchvision", "torchaudio", "numpy", "stable-audio-tools", "k-diffusion")
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 EXECUTABLE = 0o100755 << 16
 REGULAR = 0o100644 << 16
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+def pinned_libraries() -> tuple[str, ...]:
+    """The libraries whose installed versions ``constraints.txt`` pins: the torch family setup pins together,
+    those the reference key names, and the --no-deps pins."""
+    from .references import LIBRARIES
+
+    torch = [requirement_name(pin) for pin in SETTINGS.torch]
+    return tuple(dict.fromkeys([*torch, *LIBRARIES, *map(requirement_name, SETTINGS.no_deps)]))
+
+
 def _library_pins() -> list[str]:
     pins = []
-    for name in PINNED:
+    for name in pinned_libraries():
         try:
             pins.append(f"{name}=={version(name)}")
         except PackageNotFoundError:
@@ -118,6 +128,7 @@ def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = 
     config = {"model_name": model_name, "reference_key": key, "libraries": pins}
     generated: list[tuple[str, str, bool]] = [
         ("setup.sh", _template("setup.sh", TORCH_INDEX=f"--index-url {CPU_INDEX} " if "+cpu" in torch_pin else "",
+                               TORCH=" ".join(requirement_name(pin) for pin in SETTINGS.torch),
                                OFFLINE="1" if model_name == EMBEDDED else "0"), True),
         ("run_autograder", _template("run_autograder", MODEL=model_name), True),
         ("constraints.txt", "# Library versions the cached references were computed with (hw4 gradescope).\n"

@@ -7,42 +7,44 @@ the embedded model and the self-check data), the environment files, ``scripts/se
 a student README and a ``pyproject.toml`` that packages ``hw4`` only. The ``solutions``
 and ``autograder`` packages stay behind, so the bundle can neither show the solutions nor
 rebuild the reference answers. Given a repository and/or branch, the notebooks' Colab
-badges and setup cells, and the bundle's ``hw4/colab.py`` (``REPOSITORY``/``BRANCH``, the
-one setting), point at the student repository instead of this one. A bundle whose
-text would hold any of the solutions' expressions is refused before anything is written.
+badges and setup cells (rendered by ``solutions/build.py``, the one way to render a notebook), the README
+(``release_files/README.md``) and the bundle's ``hw4/data/install.json`` (its ``repository``/``branch``) point at
+the student repository instead of this one. A bundle whose text would hold any of the solutions' expressions is
+refused before anything is written.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
+import string
 from pathlib import Path
 
 import tomli_w
 
-from hw4.colab import badge_markdown, with_badge
+from hw4.colab import badge_markdown
 from hw4.errors import UserError
+from hw4.install_settings import InstallSettings, read_settings
+from hw4.requirements_check import requirement_name
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
-    import tomli as tomllib
+from .install_files import SETTINGS_PATH, read_pyproject
 
 REPO = Path(__file__).resolve().parents[1]
 STUB = "notebooks/homework4_stub.ipynb"
 LAB_STUB = "notebooks/lab_stub.ipynb"
-NOTEBOOKS = (LAB_STUB, STUB, "runner.ipynb")  # the lab comes first
+RUNNER = "runner.ipynb"
+NOTEBOOKS = (LAB_STUB, STUB, RUNNER)  # the lab comes first
 # Each student notebook is generated from its template and solutions: (stub, template, solutions).
 GENERATED = ((STUB, "notebooks/template/homework4.ipynb", "solutions/homework4.py"),
              (LAB_STUB, "notebooks/template/lab.ipynb", "solutions/lab.py"))
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
 REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
-                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl")
+                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl", "data/install.json")
+README_TEMPLATE = Path(__file__).resolve().parent / "release_files" / "README.md"
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
-STAFF_REQUIREMENTS = ("nbgrader", "tomli-w")
+STAFF_EXTRA = "staff"  # the optional dependencies of the staff commands, which the bundle leaves out
 DESCRIPTION = "Homework 4: sampling from Stable Audio Open - student runtime"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9_./-]+$")
@@ -53,24 +55,7 @@ class ReleaseError(UserError):
     """The bundle cannot be written; the message says why in one sentence."""
 
 
-# ----------------------------------------------------------------------------------------- settings
-
-
-def _setting(colab_source: str, name: str) -> str:
-    found = re.findall(rf'^{name} = "([^"\n]*)"$', colab_source, flags=re.M)
-    if len(found) != 1:
-        raise ReleaseError(f'hw4/colab.py must define {name} = "..." exactly once on its own line.')
-    return found[0]
-
-
-def rewrite_colab(colab_source: str, repository: str | None, branch: str | None) -> str:
-    """``hw4/colab.py`` with its ``REPOSITORY``/``BRANCH`` lines set to ``repository``/``branch`` (when given)."""
-    for name, value in (("REPOSITORY", repository), ("BRANCH", branch)):
-        _setting(colab_source, name)
-        if value is not None:
-            colab_source = re.sub(rf'^{name} = "[^"\n]*"$', lambda _, n=name, v=value: f"{n} = {json.dumps(v)}",
-                                  colab_source, flags=re.M)
-    return colab_source
+# ------------------------------------------------------------------------------------------- target
 
 
 def _check_target(repository: str | None, branch: str | None) -> None:
@@ -83,43 +68,41 @@ def _check_target(repository: str | None, branch: str | None) -> None:
 # ---------------------------------------------------------------------------------------- notebooks
 
 
-def _suite_url(repository: str, branch: str) -> str:
-    return f"git+https://github.com/{repository}@{branch}"
+def student_notebook(root: Path, stub: str, template: str, solutions: str, settings: InstallSettings) -> str:
+    """The student notebook ``stub`` generated from ``root``'s template and solutions (nbgrader removes them),
+    its badges and setup cell pointing at ``settings``' repository, as ``nbformat`` writes it."""
+    import nbformat
+
+    from solutions.build import ROOT, generate_stub, source_notebook
+
+    source = source_notebook(root / template, ROOT / stub, root / solutions, settings.repository, settings.branch)
+    return nbformat.writes(generate_stub(source)) + "\n"
 
 
-def rewrite_notebook(notebook: dict, path: str, repository: str | None, branch: str | None,
-                     source_repository: str, source_branch: str) -> dict:
-    """The notebook ``path`` for students: badges (and the setup cell's pip URL) point at the target repository,
-    and code cells carry no outputs."""
-    target_repository, target_branch = repository or source_repository, branch or source_branch
-    old_url, new_url = _suite_url(source_repository, source_branch), _suite_url(target_repository, target_branch)
-    for cell in notebook.get("cells", []):
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
-        if cell.get("cell_type") == "markdown":
-            text = with_badge(text, path, target_repository, target_branch)
-        elif cell.get("cell_type") == "code":
-            text = text.replace(old_url, new_url)
-            cell["outputs"], cell["execution_count"] = [], None
-        cell["source"] = text.splitlines(keepends=True) if isinstance(source, list) else text
-    return notebook
+def runner_notebook(root: Path, settings: InstallSettings) -> str:
+    """``root``'s runner notebook for students: badges and setup cell pointing at ``settings``' repository,
+    no outputs."""
+    import nbformat
+
+    from solutions.build import prepare
+
+    notebook = prepare(nbformat.read(root / RUNNER, as_version=4), RUNNER, settings.repository, settings.branch)
+    return nbformat.writes(notebook) + "\n"
 
 
 # -------------------------------------------------------------------------------------- pyproject
 
 
-def _requirement_name(requirement: str) -> str:
-    return re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
 def bundle_pyproject(pyproject: dict) -> dict:
-    """The bundle's pyproject: the repository's, packaging ``hw4`` only, without the staff-only extras."""
+    """The bundle's pyproject: the repository's, packaging ``hw4`` only, without the staff-only requirements
+    (those of the ``staff`` extra, wherever listed) and without ``[tool.hw4]`` (``hw4/data/install.json`` holds it)."""
     project = dict(pyproject["project"])
     project["description"] = DESCRIPTION
     project.pop("entry-points", None)  # the staff commands' registration: the bundle has no autograder
+    staff = {requirement_name(r) for r in project.get("optional-dependencies", {}).get(STAFF_EXTRA, [])}
     extras = {}
     for name, requirements in project.get("optional-dependencies", {}).items():
-        kept = [r for r in requirements if _requirement_name(r) not in STAFF_REQUIREMENTS]
+        kept = [r for r in requirements if requirement_name(r) not in staff]
         if kept:
             extras[name] = kept
     project["optional-dependencies"] = extras
@@ -136,45 +119,10 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 
 def student_readme(repository: str | None, branch: str | None) -> str:
-    """The student README: set up, start with the lab, work in the notebook, make ``homework4.pkl``, submit."""
-    lab, stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
-    return f"""# Homework 4: sampling from Stable Audio Open
-
-**Start here:** the lecture lab, {lab} (`notebooks/lab_stub.ipynb`), takes the model apart
-piece by piece and has its own self-checks; it is not graded.
-
-Then the homework: {stub}
-
-You write the samplers of a latent diffusion model: the ODE derivative, an Euler sampler,
-inpainting masks, inpainting, and style transfer. Everything runs on a CPU with a small embedded
-model, so you need neither a GPU nor a Hugging Face account (the real Stable Audio Open is optional).
-
-## Set up
-
-- **Colab:** click a badge above (the lab's first). Each notebook's first cell installs what it needs.
-- **Your own machine:** `bash scripts/setup.sh` creates `.venv` and installs everything
-  (or, with conda: `conda env create -f environment.yml`, then the two `pip` lines at the top of that file).
-  Then `source .venv/bin/activate` and `jupyter lab`.
-
-## Work
-
-1. Run `notebooks/lab_stub.ipynb` from top to bottom, filling in its six small functions.
-2. Open `notebooks/homework4_stub.ipynb` and replace every `raise NotImplementedError()` with your code.
-3. Run the self-check cell after each question: `check(...)` prints PASS, TODO, or FAIL naming the mistake when
-   the course knows it. The self-checks use small cases and judge them as the grader does; the grader uses
-   others, so passing them is necessary, not sufficient.
-
-## Make your answers file and submit
-
-Save the notebook and run its last cell (or, in a terminal, `hw4 submit notebooks/homework4_stub.ipynb`).
-It converts the notebook to `homework4_stub.py` beside it, runs your functions on every graded case and
-writes `homework4.pkl` there too, then prints the full paths of the two files. Only your definitions are
-imported: nothing else in the notebook runs. On Colab, download the notebook as `.py`
-(File > Download > Download .py) and run `runner.ipynb` ({runner}) after uploading it in the Files sidebar.
-
-Upload **both** files to Gradescope. The grade comes from `homework4.pkl`; the `.py` is re-run to check
-that it produces the same answers.
-"""
+    """The student README (``release_files/README.md``) with the badges of the lab, the homework and the runner."""
+    lab, homework, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    return string.Template(README_TEMPLATE.read_text()).substitute(LAB_BADGE=lab, HOMEWORK_BADGE=homework,
+                                                                   RUNNER_BADGE=runner)
 
 
 # ------------------------------------------------------------------------------------------- bundle
@@ -191,16 +139,6 @@ def _inputs(root: Path) -> None:
 
 def _ignore(_folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n in SKIPPED or n.endswith(SKIPPED_SUFFIXES) or n.endswith(".egg-info")}
-
-
-def student_notebook(root: Path, stub: str, template: str, solutions: str) -> dict:
-    """The student notebook ``stub`` generated from ``root``'s template and solutions (nbgrader removes them)."""
-    import nbformat
-
-    from solutions.build import ROOT, generate_stub, source_notebook
-
-    source = source_notebook(root / template, ROOT / stub, root / solutions)
-    return json.loads(nbformat.writes(generate_stub(source)))
 
 
 def _package_texts(root: Path) -> dict[str, str]:
@@ -240,27 +178,24 @@ def write_release(output_dir: str | Path, repository: str | None = None, branch:
     if out == root or root / PACKAGE in (out, *out.parents):
         raise ReleaseError(f"Write the student bundle to a folder of its own, not to {out}.")
     _inputs(root)
-    colab_source = (root / PACKAGE / "colab.py").read_text()
-    source_repository, source_branch = _setting(colab_source, "REPOSITORY"), _setting(colab_source, "BRANCH")
-    pyproject = bundle_pyproject(tomllib.loads((root / "pyproject.toml").read_text()))
-    notebooks = {name: json.loads((root / name).read_text()) for name in NOTEBOOKS}
-    notebooks.update({stub: student_notebook(root, stub, *sources) for stub, *sources in GENERATED})
-    written = {name: json.dumps(rewrite_notebook(nb, name, repository, branch, source_repository, source_branch),
-                                indent=1, ensure_ascii=False) + "\n" for name, nb in notebooks.items()}
+    settings = read_settings(root / SETTINGS_PATH).retargeted(repository, branch)
+    pyproject = bundle_pyproject(read_pyproject(root))
+    written = {stub: student_notebook(root, stub, *sources, settings) for stub, *sources in GENERATED}
+    written[RUNNER] = runner_notebook(root, settings)
     refuse_solution_code({**_package_texts(root), **{n: (root / n).read_text() for n in COPIED}, **written}, root)
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / PACKAGE, ignore_errors=True)
     shutil.copytree(root / PACKAGE, out / PACKAGE, ignore=_ignore)
-    (out / PACKAGE / "colab.py").write_text(rewrite_colab(colab_source, repository, branch))
+    (out / SETTINGS_PATH).write_text(settings.to_json())
     for name in COPIED:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, out / name)
-    for name, text in written.items():
+    for name in NOTEBOOKS:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text(text)
+        (out / name).write_text(written[name])
     (out / "pyproject.toml").write_text(tomli_w.dumps(pyproject))
-    (out / "README.md").write_text(student_readme(repository or source_repository, branch or source_branch))
+    (out / "README.md").write_text(student_readme(settings.repository, settings.branch))
     if not (out / ".gitignore").exists():
         (out / ".gitignore").write_text(GITIGNORE)
     return out

@@ -14,38 +14,18 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
-# The one place that names the repository the notebooks are opened from.
-REPOSITORY = "hw4-course/homework4-stable-audio"
-BRANCH = "main"
+from .install_settings import SETTINGS
+
+# Where the notebooks are opened from and the suite installed from, and what Colab installs: hw4/data/install.json,
+# generated from pyproject.toml's [tool.hw4] (the bundle's copy names the student repository).
+REPOSITORY = SETTINGS.repository
+BRANCH = SETTINGS.branch
 
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 TOKEN_NAME = "HF_TOKEN"
 NOT_ON_COLAB = "Not running on Colab: nothing to install; using the local environment."
-
-# Installed with --no-deps (their own requirements pin training/UI packages that break
-# Colab); the pins are read from requirements-nodeps.txt when it sits beside the package.
-NODEPS_REQUIREMENTS_FILE = Path(__file__).resolve().parent.parent / "requirements-nodeps.txt"
-NODEPS_FALLBACK = ("stable-audio-tools==0.0.19", "k-diffusion==0.1.1", "dctorch==0.1.2")
-
-# Small pure-python packages the suite imports at run time that Colab may lack, also
-# installed with --no-deps. trampoline (for torchsde) and ftfy (for clip-anytorch) are
-# imported on loading the model too; everything else they need comes with Colab.
-COLAB_EXTRA_REQUIREMENTS = (
-    "einops-exts",
-    "alias-free-torch==0.0.6",
-    "torchsde",
-    "trampoline",
-    "torchdiffeq",
-    "jsonmerge",
-    "clean-fid",
-    "clip-anytorch",
-    "ftfy",
-    "setuptools<81",  # clip-anytorch (imported by k_diffusion) needs pkg_resources, gone from setuptools 81
-    "nbformat",
-    "nbclient",
-)
 
 SECRET_HELP = (
     f"Could not read the Colab secret {TOKEN_NAME}: add a secret named {TOKEN_NAME} holding your "
@@ -83,20 +63,14 @@ def with_badge(markdown: str, path: str | PurePath, repository: str | None = Non
     return BADGE_PATTERN.sub(lambda _: badge_markdown(path, repository, branch), markdown)
 
 
-def suite_url() -> str:
+def suite_url(repository: str | None = None, branch: str | None = None) -> str:
     """The pip requirement that installs this suite from its git repository."""
-    return f"git+https://github.com/{REPOSITORY}@{BRANCH}"
+    return f"git+https://github.com/{repository or REPOSITORY}@{branch or BRANCH}"
 
 
-def nodeps_requirements(path: Path = NODEPS_REQUIREMENTS_FILE) -> list[str]:
-    """The pinned packages installed with --no-deps: from ``requirements-nodeps.txt`` if present, else the built-in pins."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return list(NODEPS_FALLBACK)
-    pins = [line.split("#", 1)[0].strip() for line in lines]
-    pins = [pin for pin in pins if pin and not pin.startswith("-")]
-    return pins or list(NODEPS_FALLBACK)
+def nodeps_requirements() -> list[str]:
+    """The pinned packages installed with --no-deps (stable-audio-tools, k-diffusion)."""
+    return list(SETTINGS.no_deps)
 
 
 def install_command() -> list[list[str]]:
@@ -109,17 +83,18 @@ def install_command() -> list[list[str]]:
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
     return [
         [*pip, *nodeps_requirements()],
-        [*pip, suite_url(), *COLAB_EXTRA_REQUIREMENTS],
+        [*pip, suite_url(), *SETTINGS.colab],
     ]
 
 
-def setup_cell_source(model: str = "embedded") -> str:
-    """The source of a notebook's first code cell: makes ``hw4`` importable on Colab, then calls ``setup``."""
+def setup_cell_source(model: str = "embedded", repository: str | None = None, branch: str | None = None) -> str:
+    """The source of a notebook's first code cell: makes ``hw4`` importable on Colab (installing it from
+    ``repository``/``branch``, by default this suite's), then calls ``setup``."""
     return (
         "# Setup: on Colab this installs the homework's packages; elsewhere it does nothing.\n"
         "import importlib.util, subprocess, sys\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"hw4\") is None:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"--no-deps\", \"{suite_url()}\"], check=True)\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"--no-deps\", \"{suite_url(repository, branch)}\"], check=True)\n"
         "import hw4.colab\n"
         f"hw4.colab.setup(model={model!r});"
     )

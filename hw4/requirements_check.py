@@ -1,6 +1,7 @@
 """After setup: which requirements are left out on purpose, and whether any other one is unmet.
 
-stable-audio-tools and k-diffusion are installed with ``--no-deps`` (``requirements-nodeps.txt``): their own
+stable-audio-tools and k-diffusion are installed with ``--no-deps`` (``hw4/data/install.json``'s ``no_deps``, the
+pins of pyproject.toml's ``full`` extra, which ``requirements-nodeps.txt`` lists too): their own
 requirements pin training and UI packages (gradio, wandb, laion-clap, ...) that sampling never imports. pip's
 install-time conflict report would list those as errors after every successful setup, so setup runs pip with
 ``--no-warn-conflicts`` and this check instead: one line naming what was left out, and a clear failure for any
@@ -33,7 +34,8 @@ class Unmet:
         return f"{self.package} needs {self.requirement} ({found})"
 
 
-def _name(spec: str) -> str:
+def requirement_name(spec: str) -> str:
+    """The normalised name of the package a requirement such as ``"tomli_w>=1.2"`` names (``"tomli-w"``)."""
     return canonicalize_name(Requirement(spec).name)
 
 
@@ -61,8 +63,8 @@ def unmet_requirements(installed: list[Distribution] | None = None) -> list[Unme
 def split(unmet: list[Unmet]) -> tuple[list[str], list[Unmet], list[Unmet]]:
     """``(left out, not followed, conflicts)``: the --no-deps packages' missing requirements, their mismatched
     ones (stale caps such as dctorch's ``numpy<2``, deliberately not followed), and every other unmet one."""
-    nodeps = {_name(pin) for pin in nodeps_requirements()}
-    left_out = sorted({_name(u.requirement) for u in unmet if u.package in nodeps and u.installed is None})
+    nodeps = {requirement_name(pin) for pin in nodeps_requirements()}
+    left_out = sorted({requirement_name(u.requirement) for u in unmet if u.package in nodeps and u.installed is None})
     not_followed = [u for u in unmet if u.package in nodeps and u.installed is not None]
     conflicts = [u for u in unmet if u.package not in nodeps]
     return left_out, not_followed, conflicts

@@ -34,8 +34,11 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "
   exit 0
 fi
 
-echo "setup: installing torch 2.9.1 with matching torchaudio/torchvision (CPU is enough)"
-pip install --quiet torch==2.9.1 torchvision==0.24.1 'torchaudio==2.9.*'
+# The torch pins (pyproject.toml's [tool.hw4], copied to hw4/data/install.json, which the student bundle has too).
+pins=$("$VENV/bin/python" -c 'import json; print(*json.load(open("hw4/data/install.json"))["torch"])')
+read -r -a torch_pins <<< "$pins"
+echo "setup: installing ${torch_pins[*]} (CPU is enough)"
+pip install --quiet "${torch_pins[@]}"
 echo "setup: installing stable-audio-tools and k-diffusion without their training/UI dependencies"
 pip install --quiet --no-deps -r requirements-nodeps.txt
 echo "setup: installing the suite (editable) with its runtime, notebook, grading and test dependencies"

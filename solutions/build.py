@@ -75,21 +75,24 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def prepare(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
-    """Set the Colab badge of notebook ``path`` and make its setup cell work on a bare Colab runtime."""
+def prepare(nb: nbformat.NotebookNode, path: str, repository: str | None = None,
+            branch: str | None = None) -> nbformat.NotebookNode:
+    """Set the Colab badge of notebook ``path`` and make its setup cell work on a bare Colab runtime, both pointing
+    at ``repository``/``branch`` (by default this suite's: ``hw4 release`` passes the student repository's)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = with_badge(cell.source, path)
+            cell.source = with_badge(cell.source, path, repository, branch)
         elif cell.source.startswith(SETUP_CELL_PREFIX) or cell.source.startswith("# Setup: on Colab"):
             model = "sao" if "model=\"sao\"" in cell.source or "model='sao'" in cell.source else "embedded"
-            cell.source = setup_cell_source(model)
+            cell.source = setup_cell_source(model, repository, branch)
     return clean(nb)
 
 
-def source_notebook(template: Path = TEMPLATE, stub: Path = STUB,
-                    solutions: Path = SOLUTIONS_SOURCE) -> nbformat.NotebookNode:
-    """The nbgrader source notebook: the template with each placeholder replaced by its solution function."""
-    nb = prepare(nbformat.read(template, as_version=4), stub.relative_to(ROOT).as_posix())
+def source_notebook(template: Path = TEMPLATE, stub: Path = STUB, solutions: Path = SOLUTIONS_SOURCE,
+                    repository: str | None = None, branch: str | None = None) -> nbformat.NotebookNode:
+    """The nbgrader source notebook: the template with each placeholder replaced by its solution function
+    (badges and setup cell as ``prepare`` sets them)."""
+    nb = prepare(nbformat.read(template, as_version=4), stub.relative_to(ROOT).as_posix(), repository, branch)
     sources = function_sources(solutions)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
@@ -196,13 +199,15 @@ def _current(path: Path, answers: dict) -> bool:
         return False
 
 
-def build_all(check: bool = False) -> list[str]:
-    """Regenerate every generated file; with ``check``, write nothing and return the names of stale ones."""
+def build_all(check: bool = False, repository: str | None = None, branch: str | None = None) -> list[str]:
+    """Regenerate every generated file, badges pointing at ``repository``/``branch`` (by default those of
+    ``hw4/data/install.json``); with ``check``, write nothing and return the names of stale ones."""
     from hw4.safe_pickle import dump_answers
 
-    source = source_notebook()
-    lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
-    outputs = {STUB: generate_stub(source), RUNNER: prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb"),
+    source = source_notebook(repository=repository, branch=branch)
+    lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE, repository, branch)
+    runner = prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb", repository, branch)
+    outputs = {STUB: generate_stub(source), RUNNER: runner,
                LAB_STUB: generate_stub(lab_source)}
     stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]

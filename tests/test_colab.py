@@ -104,18 +104,26 @@ def test_install_commands_keep_colabs_torch_and_numpy():
     assert {"einops-exts", "alias-free-torch", "torchsde", "nbclient"} <= requirement_names(commands[1])
 
 
-def test_nodeps_pins_come_from_the_repository_file():
-    root_file = Path(__file__).resolve().parent.parent / "requirements-nodeps.txt"
-    assert colab.NODEPS_REQUIREMENTS_FILE == root_file
-    pins = colab.nodeps_requirements()
-    assert "stable-audio-tools==0.0.19" in pins and "k-diffusion==0.1.1" in pins
-    assert all(not pin.startswith("#") for pin in pins)
+def test_colab_installs_what_the_settings_file_names():
+    """On Colab there is no pyproject.toml: the pins come from hw4/data/install.json, which the wheel carries."""
+    from hw4.install_settings import SETTINGS, SETTINGS_FILE
+
+    assert SETTINGS_FILE.parent.name == "data" and SETTINGS_FILE.parent.parent.name == "hw4"
+    first, second = colab.install_command()
+    assert first[first.index("--no-deps") + 1:] == list(SETTINGS.no_deps)
+    assert second[second.index(colab.suite_url()) + 1:] == list(SETTINGS.colab)
+    assert "stable-audio-tools==0.0.19" in first and "k-diffusion==0.1.1" in first
+    assert "alias-free-torch==0.0.6" in second and "setuptools<81" in second  # versions from pyproject.toml
 
 
-def test_nodeps_pins_fall_back_without_the_file(tmp_path):
-    assert colab.nodeps_requirements(tmp_path / "missing.txt") == list(colab.NODEPS_FALLBACK)
-    (tmp_path / "custom.txt").write_text("# comment\n\nstable-audio-tools==9.9  # why\n")
-    assert colab.nodeps_requirements(tmp_path / "custom.txt") == ["stable-audio-tools==9.9"]
+def test_settings_file_round_trips_and_retargets(tmp_path):
+    from hw4.install_settings import SETTINGS, read_settings
+
+    (tmp_path / "install.json").write_text(SETTINGS.retargeted("someone/else", None).to_json())
+    moved = read_settings(tmp_path / "install.json")
+    assert moved.repository == "someone/else" and moved.branch == SETTINGS.branch
+    assert (moved.torch, moved.no_deps, moved.colab) == (SETTINGS.torch, SETTINGS.no_deps, SETTINGS.colab)
+    assert moved.retargeted() == moved
 
 
 def test_colab_embedded_installs_without_reading_the_secret(monkeypatch, capsys, no_token):

@@ -140,7 +140,8 @@ def test_scripts_are_valid_bash(zip_path, tmp_path):
 
 def test_templates_fill_every_placeholder_and_keep_shell_variables():
     """Each file in ``gradescope_files`` renders with no placeholder left; each ``$$`` becomes the shell's ``$``."""
-    values = {"MODEL": "sao", "TORCH_INDEX": "--index-url https://example.org/cpu ", "OFFLINE": "0"}
+    values = {"MODEL": "sao", "TORCH_INDEX": "--index-url https://example.org/cpu ", "TORCH": "torch torchaudio",
+              "OFFLINE": "0"}
     rendered = {}
     for path in sorted(gradescope_zip.TEMPLATES.iterdir()):
         raw, text = path.read_text(), gradescope_zip._template(path.name, **values)
@@ -150,7 +151,8 @@ def test_templates_fill_every_placeholder_and_keep_shell_variables():
     assert "export HW4_MODEL=${HW4_MODEL:-sao}" in rendered["run_autograder"]
     assert 'ROOT=${HW4_AUTOGRADER_ROOT:-/autograder}' in rendered["run_autograder"]
     assert "status=$?" in rendered["run_autograder"]
-    assert 'install --quiet --index-url https://example.org/cpu -c "$SOURCE/constraints.txt"' in rendered["setup.sh"]
+    assert 'install --quiet --index-url https://example.org/cpu -c "$SOURCE/constraints.txt" torch torchaudio\n' in \
+        rendered["setup.sh"]
     assert 'pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }' in rendered["setup.sh"]
     assert "HF_HUB_OFFLINE=0 TRANSFORMERS_OFFLINE=0" in rendered["setup.sh"]
     with pytest.raises(KeyError):

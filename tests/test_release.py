@@ -20,6 +20,7 @@ import pytest
 
 from autograder import release
 from hw4 import colab
+from hw4.install_settings import read_settings
 
 pytestmark = pytest.mark.slow  # builds and installs the student bundle
 
@@ -256,14 +257,15 @@ def test_badges_point_at_the_target_repository(targeted, tree):
             assert url.startswith(f"https://colab.research.google.com/github/{repository}/blob/{branch}/"), url
     for name in release.NOTEBOOKS:
         assert f"https://colab.research.google.com/github/{repository}/blob/{branch}/{name}" in _badge_targets(found[name])
-    colab_source = found["hw4/colab.py"]
-    assert f'REPOSITORY = "{repository}"' in colab_source and f'BRANCH = "{branch}"' in colab_source
-    assert f"git+https://github.com/{repository}@{branch}" in found["notebooks/homework4_stub.ipynb"]
+    settings = read_settings(targeted / "hw4" / "data" / "install.json")
+    assert (settings.repository, settings.branch) == TARGET
+    for name in release.NOTEBOOKS:  # each setup cell installs the suite from the student repository
+        assert f"git+https://github.com/{repository}@{branch}" in found[name], name
     # Nothing in the bundle points at the staff repository any more.
     for name, text in found.items():
         assert colab.REPOSITORY not in text, name
     # The source tree is untouched.
-    assert f'REPOSITORY = "{colab.REPOSITORY}"' in (tree / "hw4" / "colab.py").read_text()
+    assert read_settings(tree / "hw4" / "data" / "install.json").repository == colab.REPOSITORY
 
 
 def test_default_badges_keep_the_repository(bundle):
@@ -271,15 +273,32 @@ def test_default_badges_keep_the_repository(bundle):
     for name in release.NOTEBOOKS:
         assert f"https://colab.research.google.com/github/{colab.REPOSITORY}/blob/{colab.BRANCH}/{name}" in \
             _badge_targets(found[name])
-    assert (bundle / "hw4" / "colab.py").read_text() == (REPO / "hw4" / "colab.py").read_text()
+    assert (bundle / "hw4" / "data" / "install.json").read_text() == (REPO / "hw4" / "data" / "install.json").read_text()
 
 
-def test_rewrite_colab_only_touches_the_settings():
-    source = (REPO / "hw4" / "colab.py").read_text()
-    rewritten = release.rewrite_colab(source, "a/b", None)
-    changed = [(x, y) for x, y in zip(source.splitlines(), rewritten.splitlines()) if x != y]
-    assert changed == [(f'REPOSITORY = "{colab.REPOSITORY}"', 'REPOSITORY = "a/b"')]
-    assert release.rewrite_colab(source, None, None) == source
+def test_retargeting_changes_only_the_settings_file_of_the_package(bundle, targeted):
+    """No source code is rewritten: the bundle's hw4 differs from the repository's in install.json's two settings."""
+    package = {p.relative_to(bundle).as_posix() for p in (bundle / "hw4").rglob("*") if p.is_file()}
+    differ = [n for n in sorted(package) if (bundle / n).read_bytes() != (targeted / n).read_bytes()]
+    assert differ == ["hw4/data/install.json"]
+    ours, theirs = (read_settings(b / "hw4" / "data" / "install.json") for b in (bundle, targeted))
+    assert theirs == ours.retargeted(*TARGET) and ours == read_settings()
+
+
+def test_notebooks_are_rendered_the_way_build_notebooks_renders_them(bundle):
+    """Release renders through solutions/build.py: with the default target the bundle's notebooks are the committed
+    stubs and runner, byte for byte."""
+    for name in release.NOTEBOOKS:
+        assert (bundle / name).read_text() == (REPO / name).read_text(), name
+
+
+def test_student_readme_comes_from_its_template(targeted):
+    readme = (targeted / "README.md").read_text()
+    template = (REPO / "autograder" / "release_files" / "README.md").read_text()
+    assert "$" not in readme and template.count("${") == 3
+    for name in release.NOTEBOOKS:
+        assert colab.badge_markdown(name, *TARGET) in readme
+    assert readme.splitlines()[0] == template.splitlines()[0] and readme.endswith(template.rsplit("}", 1)[1])
 
 
 # ---------------------------------------------------------------------------------------- behaviour
@@ -294,7 +313,7 @@ def test_rerelease_replaces_only_its_own_files(tree, tmp_path):
     release.write_release(out, *TARGET, root=tree)
     assert (out / "LICENSE").read_text() == "keep me" and (out / ".git").is_dir()
     assert not (out / "hw4" / "stale.py").exists()
-    assert 'BRANCH = "fall-2026"' in (out / "hw4" / "colab.py").read_text()
+    assert read_settings(out / "hw4" / "data" / "install.json").branch == "fall-2026"
 
 
 @pytest.mark.parametrize("missing", ["runner.ipynb", "notebooks/homework4_stub.ipynb", "environment.yml",

@@ -12,37 +12,113 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from autograder import install_files
 from autograder.cli import main
-from hw4.colab import NODEPS_FALLBACK, nodeps_requirements
+from hw4.errors import UserError
+from hw4.install_settings import SETTINGS
+from hw4.requirements_check import Unmet, requirement_name, split
 
 ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ("environment.yml", "requirements-nodeps.txt", "hw4/data/install.json")
 
 
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~ \[]", requirement.strip().strip('"'))[0].lower().replace("_", "-")
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def _setup_pins() -> dict[str, str]:
-    line = next(l for l in (ROOT / "scripts" / "setup.sh").read_text().splitlines() if "torch==" in l)
-    pins = [p.strip("'\"") for p in line.split() if "==" in p]
-    return {_name(p): p for p in pins}
+def _tree(tmp_path: Path) -> Path:
+    """A folder with the repository's pyproject.toml and its generated install files."""
+    for name in ("pyproject.toml", *GENERATED):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tmp_path / name)
+    return tmp_path
 
 
-def test_environment_yml_agrees_with_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+def test_install_files_are_generated_from_pyproject():
+    """environment.yml, requirements-nodeps.txt and hw4/data/install.json equal what pyproject.toml generates."""
+    assert sorted(install_files.generated_files()) == sorted(GENERATED)
+    assert install_files.build(check=True) == []
+
+
+# An edit of pyproject.toml: (old text, new text, text the regenerated files then hold, the files it changes).
+EDITS = {
+    "dependency": ('"scipy>=1.10",', '"scipy>=1.10",\n    "rich>=13",', '"rich>=13"', ["environment.yml"]),
+    "nodeps pin": ('"dctorch==0.1.2"]', '"dctorch==0.1.3"]', "dctorch==0.1.3",
+                   ["requirements-nodeps.txt", "hw4/data/install.json"]),
+    "torch pin": ('"torch==2.9.1"', '"torch==2.9.2"', "torch==2.9.2", ["environment.yml", "hw4/data/install.json"]),
+    "colab": ('"nbclient"]', '"nbclient", "scipy"]', '"scipy>=1.10"', ["hw4/data/install.json"]),
+    "repository": ('repository = "hw4-course/', 'repository = "elsewhere/', '"elsewhere/', ["hw4/data/install.json"]),
+}
+
+
+@pytest.mark.parametrize("edit", [*EDITS, "hand edit"])
+def test_a_list_that_drifts_is_found_and_rebuilt(tmp_path, edit):
+    root = _tree(tmp_path)
+    if edit == "hand edit":
+        (root / "environment.yml").write_text((root / "environment.yml").read_text().replace("scipy", "sciipy"))
+        stale, expected = ["environment.yml"], '"scipy>=1.10"'
+    else:
+        old, new, expected, stale = EDITS[edit]
+        pyproject = (root / "pyproject.toml").read_text()
+        assert pyproject.count(old) == 1, old
+        (root / "pyproject.toml").write_text(pyproject.replace(old, new))
+    before = {name: (root / name).read_text() for name in GENERATED}
+    assert all(expected not in before[name] or edit == "hand edit" for name in stale)
+    assert install_files.build(root, check=True) == stale
+    assert {name: (root / name).read_text() for name in GENERATED} == before  # a check writes nothing
+    assert install_files.build(root) == stale
+    assert install_files.build(root, check=True) == []
+    assert all(expected in (root / name).read_text() for name in stale)
+
+
+def test_a_torch_pin_the_dependencies_do_not_list_is_refused(tmp_path):
+    root = _tree(tmp_path)
+    pyproject = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(pyproject.replace('"torchaudio==2.9.*"]', '"torchaudio==2.9.*", "jax==0.4"]'))
+    with pytest.raises(UserError, match=r"jax==0.4 .* do not list"):
+        install_files.build(root, check=True)
+
+
+def test_environment_yml_lists_the_dependencies_with_the_torch_pins():
+    project = _pyproject()["project"]["dependencies"]
     env = [l.strip()[2:].strip().strip('"') for l in (ROOT / "environment.yml").read_text().splitlines()
            if l.startswith("      - ")]
-    pins = _setup_pins()
-    expected = {_name(d): pins.get(_name(d), d) for d in project}
-    assert {_name(e): e for e in env} == expected
+    pins = {requirement_name(p): p for p in SETTINGS.torch}
+    assert env == [pins.get(requirement_name(d), d) for d in project]
+    assert "torch==2.9.1" in env and "numpy>=1.24" in env
 
 
 def test_setup_pins_torch_with_matching_audio_and_vision():
-    assert _setup_pins() == {"torch": "torch==2.9.1", "torchvision": "torchvision==0.24.1", "torchaudio": "torchaudio==2.9.*"}
+    """torchaudio 2.9 needs exactly torch 2.9.1; scripts/setup.sh installs the pins the settings file holds."""
+    assert SETTINGS.torch == ("torch==2.9.1", "torchvision==0.24.1", "torchaudio==2.9.*")
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    line = next(l for l in setup.splitlines() if l.startswith("pins=$("))
+    code = re.search(r"-c '([^']*)'", line).group(1)
+    printed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert printed.stdout.split() == list(SETTINGS.torch)
+    assert 'pip install --quiet "${torch_pins[@]}"' in setup and "torch==" not in setup
 
 
-def test_nodeps_pins_are_one_list():
-    assert tuple(nodeps_requirements()) == NODEPS_FALLBACK
+def test_nodeps_pins_are_the_full_extra():
+    """The pins installed with --no-deps are one list: pyproject.toml's `full` extra, wherever they are read."""
+    from hw4.colab import nodeps_requirements
+
+    full = _pyproject()["project"]["optional-dependencies"]["full"]
+    assert list(SETTINGS.no_deps) == full == nodeps_requirements()
+    pins = [l for l in (ROOT / "requirements-nodeps.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert pins == full
+    # The requirements check treats exactly these packages as installed without their requirements.
+    left_out, conflicts = split([Unmet(requirement_name(p), "gradio", None) for p in full])
+    assert left_out == ["gradio"] and conflicts == []
+
+
+def test_gradescope_pins_the_libraries_the_references_depend_on():
+    from autograder.gradescope_zip import pinned_libraries
+    from autograder.references import LIBRARIES
+
+    pinned = pinned_libraries()
+    names = [requirement_name(p) for p in (*SETTINGS.torch, *SETTINGS.no_deps)]
+    assert set(LIBRARIES) <= set(pinned) and set(names) <= set(pinned) and len(set(pinned)) == len(pinned)
 
 
 def test_readme_opens_with_the_two_commands():
@@ -82,7 +158,8 @@ def test_answers_with_sao_but_no_access_fails_cleanly(tmp_path, monkeypatch, cap
 
 
 def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_path):
-    """Colab installs the suite from git as a wheel: the model, tokenizer and expected outputs must be in it."""
+    """Colab installs the suite from git as a wheel: the model, tokenizer, expected outputs and install settings
+    must be in it."""
     import zipfile
 
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
@@ -90,7 +167,8 @@ def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_pa
     wheel = zipfile.ZipFile(next(tmp_path.glob("*.whl")))
     names = set(wheel.namelist())
     for needed in ("hw4/embedded/model.safetensors", "hw4/embedded/model_config.json",
-                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl"):
+                   "hw4/embedded/tokenizer/tokenizer.json", "hw4/data/selfcheck.pkl", "hw4/data/install.json",
+                   "autograder/release_files/README.md"):
         assert needed in names
     # The installed `hw4` command finds the staff commands through this entry point.
     entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()

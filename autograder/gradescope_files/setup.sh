@@ -21,8 +21,8 @@ python3 -m venv "$$VENV"
 pip() { "$$VENV/bin/python" -m pip --disable-pip-version-check "$$@"; }
 pip install --quiet --upgrade pip
 
-echo "setup: installing torch, torchvision and torchaudio (pinned in constraints.txt)"
-pip install --quiet ${TORCH_INDEX}-c "$$SOURCE/constraints.txt" torch torchvision torchaudio
+echo "setup: installing ${TORCH} (pinned in constraints.txt)"
+pip install --quiet ${TORCH_INDEX}-c "$$SOURCE/constraints.txt" ${TORCH}
 echo "setup: installing stable-audio-tools and k-diffusion without their training/UI dependencies"
 pip install --quiet --no-deps -c "$$SOURCE/constraints.txt" -r "$$SOURCE/requirements-nodeps.txt"
 echo "setup: installing the suite"
