@@ -45,6 +45,9 @@ CODE_STUB = {"python": "raise NotImplementedError()"}
 LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
                  "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
                  "pygments_lexer": "ipython3"}
+# What JupyterLab writes when ipykernel's default kernel connects (name, display_name, language): with anything
+# else the notebook shows as modified as soon as it is opened (scripts/check_notebooks_in_browser.py).
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def solution_fragments(path: Path = SOLUTIONS_SOURCE) -> set[str]:
@@ -70,8 +73,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata["language_info"] = nbformat.from_dict(LANGUAGE_INFO)
-    nb.metadata["kernelspec"] = nbformat.from_dict({"display_name": "Python 3", "language": "python",
-                                                    "name": "python3"})
+    nb.metadata["kernelspec"] = nbformat.from_dict(KERNELSPEC)
     return nb
 
 
@@ -164,9 +166,9 @@ def lab_selfcheck_answers() -> dict:
 
 
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
-    """Whether two notebooks have the same cells (types and sources) and language metadata."""
+    """Whether two notebooks have the same cells (types and sources), language and kernel metadata."""
     return ([(c.cell_type, c.source) for c in a.cells] == [(c.cell_type, c.source) for c in b.cells]
-            and a.metadata.get("language_info") == b.metadata.get("language_info"))
+            and all(a.metadata.get(k) == b.metadata.get(k) for k in ("language_info", "kernelspec")))
 
 
 def _same_arrays(a: dict, b: dict) -> bool:
