@@ -5,7 +5,9 @@
 Each row trains the shipped architecture for the fixed budget of ``hw4.ddpm_quality`` on one
 CPU thread, samples 100 digits (ten per class, 1,000 ancestral steps, guidance 2) and judges them
 with the shipped classifier and copy check. "wrong loss" trains with the other prediction's target
-(epsilon and x0 swapped); "wrong sampler" adds the step noise with variance beta_t^2 instead of beta_t.
+(epsilon and x0 swapped); "wrong sampler" does not pass the labels to the model; "wrong variance"
+adds the step noise with variance beta_t^2 instead of beta_t (which quality cannot see: the exact
+sampling question grades it).
 A last row runs the copy check on 100 training digits.
 """
 
@@ -23,6 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hw4.ddpm_model import NULL_CLASS  # noqa: E402
 from hw4.ddpm_quality import BUDGET, SETTINGS, quality_run  # noqa: E402
 from hw4.digit_judge import copies_training_image  # noqa: E402
 from hw4.digits import digits_numpy  # noqa: E402
@@ -39,6 +42,12 @@ def wrong_loss(model, x0, labels, schedules, prediction, generator):
 
 
 def wrong_sampler(model, labels, schedules, prediction, guidance, generator, keep_every):
+    """Ancestral sampling that does not pass the labels to the model."""
+    labels = torch.full_like(labels, NULL_CLASS)
+    return ddpm.ddpm_sample(model, labels, schedules, prediction, guidance, generator, keep_every)
+
+
+def wrong_variance(model, labels, schedules, prediction, guidance, generator, keep_every):
     """Ancestral sampling whose step noise has standard deviation beta_t instead of sqrt(beta_t)."""
     schedules = {**schedules, "sqrt_beta_t": schedules["beta_t"]}
     return ddpm.ddpm_sample(model, labels, schedules, prediction, guidance, generator, keep_every)
@@ -64,7 +73,8 @@ def main() -> None:
     budget = dataclasses.replace(BUDGET, steps=args.steps)
     rows = [("solution", p, s, solution) for p, s in SETTINGS]
     rows += [("wrong loss", "epsilon", "linear", with_loss(wrong_loss)),
-             ("wrong sampler", "epsilon", "linear", SimpleNamespace(**{**vars(solution), "ddpm_sample": wrong_sampler}))]
+             ("wrong sampler", "epsilon", "linear", SimpleNamespace(**{**vars(solution), "ddpm_sample": wrong_sampler})),
+             ("wrong variance", "epsilon", "linear", SimpleNamespace(**{**vars(solution), "ddpm_sample": wrong_variance}))]
     print(f"budget: {budget}")
     print("| submission | prediction | schedule | train s | sample s | as their label | copies | quality share |")
     print("|---|---|---|---|---|---|---|---|")
