@@ -11,6 +11,7 @@ arrays and the indices of the held-out 25 %. It prints the held-out accuracy.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from hw4.digits import to_unit_range
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hw4.digits import to_unit_range  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "hw4" / "data"
 SEED = 0
