@@ -1,6 +1,6 @@
 """Benchmark of the DDPM assignment: the four settings with the reference solution, and two wrong submissions.
 
-    python bench/ddpm.py [--steps 800]
+    python bench/ddpm.py [--steps 800]    # writes bench/results/ddpm-latest.md too
 
 Each row trains the shipped architecture for the fixed budget of ``hw4.ddpm_quality`` on one
 CPU thread, samples 100 digits (ten per class, 1,000 ancestral steps, guidance 2) and judges them
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -75,18 +76,23 @@ def main() -> None:
     rows += [("wrong loss", "epsilon", "linear", with_loss(wrong_loss)),
              ("wrong sampler", "epsilon", "linear", SimpleNamespace(**{**vars(solution), "ddpm_sample": wrong_sampler})),
              ("wrong variance", "epsilon", "linear", SimpleNamespace(**{**vars(solution), "ddpm_sample": wrong_variance}))]
-    print(f"budget: {budget}")
-    print("| submission | prediction | schedule | train s | sample s | as their label | copies | quality share |")
-    print("|---|---|---|---|---|---|---|---|")
+    lines = [f"budget: {budget}", "",
+             "| submission | prediction | schedule | train s | sample s | as their label | copies | quality share |",
+             "|---|---|---|---|---|---|---|---|"]
+    print("\n".join(lines))
     for name, prediction, schedule, functions in rows:
         run = quality_run(functions, prediction, schedule, budget)
         q = run.quality
-        print(f"| {name} | {prediction} | {schedule} | {run.train_s:.1f} | {run.sample_s:.1f} | "
-              f"{q.classified_as_label}/{q.samples} | {q.copies} | {q.share:.0%} |", flush=True)
+        lines.append(f"| {name} | {prediction} | {schedule} | {run.train_s:.1f} | {run.sample_s:.1f} | "
+                     f"{q.classified_as_label}/{q.samples} | {q.copies} | {q.share:.0%} |")
+        print(lines[-1], flush=True)
     real = digits_numpy()[0][:100]
-    print(f"copy check on 100 training digits: {int(copies_training_image(real).sum())}/100 flagged")
     noisy = real + np.random.default_rng(0).normal(0, 0.1, real.shape).astype(np.float32)
-    print(f"copy check on them plus noise of std 0.1: {int(copies_training_image(noisy).sum())}/100 flagged")
+    lines += ["", f"copy check on 100 training digits: {int(copies_training_image(real).sum())}/100 flagged; "
+              f"on them plus noise of std 0.1: {int(copies_training_image(noisy).sum())}/100 flagged"]
+    print("\n".join(lines[-2:]))
+    (ROOT / "bench" / "results" / "ddpm-latest.md").write_text(
+        f"# bench/ddpm.py, {dt.date.today()}\n\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
