@@ -26,6 +26,8 @@ from autograder.integrity import verify
 from autograder.submission_files import find_submission
 from hw4.files import ANSWERS, NOTEBOOK, SCRIPT
 
+pytestmark = pytest.mark.slow  # whole sandboxed re-runs of every form
+
 ROOT = Path(__file__).resolve().parents[1]
 STUB = ROOT / "notebooks" / NOTEBOOK
 

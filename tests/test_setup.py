@@ -157,6 +157,7 @@ def test_answers_with_sao_but_no_access_fails_cleanly(tmp_path, monkeypatch, cap
     assert "HF_TOKEN" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_installed_package_carries_the_embedded_model_and_self_check_data(tmp_path):
     """Colab installs the suite from git as a wheel: the model, tokenizer, expected outputs and install settings
     must be in it."""
@@ -202,6 +203,7 @@ def test_requirements_check_names_what_is_left_out_and_stops_on_anything_else():
     assert "hw4-stable-audio needs numpy>=1.24" not in line
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.prefix == sys.base_prefix or not shutil.which("bwrap"),
                     reason="needs a virtual environment to copy, and bubblewrap (setup would apt-get it)")
 def test_setup_that_installs_a_shared_requirement_prints_no_error(tmp_path):
