@@ -12,12 +12,15 @@ from __future__ import annotations
 import html
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from IPython.display import Audio
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from .model import AudioModel
 
 # Above this many parameters, decoding on a CPU takes long enough (tens of seconds
 # for the real SAO's 1.2B) that ``listen`` asks for ``force=True``.
@@ -74,7 +77,7 @@ def _hz_label(hz: float) -> str:
     return f"{hz / 1000:.1f} kHz" if hz >= 1000 else f"{hz:.0f} Hz"
 
 
-def band_frequencies(model: torch.nn.Module) -> np.ndarray | None:
+def band_frequencies(model: AudioModel) -> np.ndarray | None:
     """Centre frequency of each latent channel when the model's autoencoder is the band codec, else None."""
     from .codec import BandCodec, band_centres_hz
 
@@ -138,7 +141,7 @@ def plot_mask(mask: ArrayLike, sample_rate: int, downsampling_ratio: int, title:
 
 
 def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None = None,
-                 model: torch.nn.Module | None = None, mask: ArrayLike | None = None) -> Figure:
+                 model: AudioModel | None = None, mask: ArrayLike | None = None) -> Figure:
     """Heatmaps (channels x frames) of ``[1, 64, T]`` or ``[64, T]`` latents side by side, on one colour scale.
 
     With the embedded ``model`` the latents are spectrograms: the channel axis is labelled with each
@@ -225,18 +228,18 @@ def plot_audio(audio: ArrayLike, sample_rate: int, title: str | None = None) -> 
     return fig
 
 
-def _parameter_count(model: torch.nn.Module) -> int:
+def _parameter_count(model: AudioModel) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _decode_device_and_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+def _decode_device_and_dtype(model: AudioModel) -> tuple[torch.device, torch.dtype]:
     """Where the autoencoder lives (the CPU in float32 unless the student moved it)."""
     for parameter in model.pretransform.parameters():
         return parameter.device, parameter.dtype
     return torch.device("cpu"), torch.float32
 
 
-def decode(model: torch.nn.Module, latents: ArrayLike) -> torch.Tensor:
+def decode(model: AudioModel, latents: ArrayLike) -> torch.Tensor:
     """Decode ``[1, 64, T]`` (or ``[64, T]``) latents to audio ``[1, 2, T * 2048]``: float32 on the CPU, in [-1, 1].
 
     Decoding runs without gradients on the device of the model's autoencoder (the CPU,
@@ -269,7 +272,7 @@ class TitledAudio(Audio):
         return f"<div><b>{html.escape(self.title)}</b></div>{player}"
 
 
-def listen(model: torch.nn.Module, latents: ArrayLike, title: str | None = None, force: bool = False) -> Audio | None:
+def listen(model: AudioModel, latents: ArrayLike, title: str | None = None, force: bool = False) -> Audio | None:
     """A player for the decoded ``latents`` (stereo, loudness normalised).
 
     With a large model (the real SAO) on the CPU decoding is slow: then this prints a
