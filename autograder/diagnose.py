@@ -10,16 +10,20 @@ from __future__ import annotations
 import hashlib
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
 from hw4.answers_file import Answers
 from hw4.cases import CaseSet
-from hw4.catalogue import combo_key
+from hw4.catalogue import Mistake, combo_key
 from hw4.judge import Diagnosis, explain
 from hw4.questions import GRADED
 
 from .references import cache_path, cached, store
+
+if TYPE_CHECKING:
+    from hw4.model import AudioModel
 
 __all__ = ["Diagnoser", "Diagnosis"]
 
@@ -30,29 +34,37 @@ def catalogue_version() -> str:
     The files are found, not imported: importing the catalogue's code pulls in torch and k-diffusion (seconds),
     which grading a correct submission never needs.
     """
-    sources = tuple(Path(find_spec(name).origin).read_bytes() for name in ("autograder.mistakes", "hw4.catalogue"))
+    sources = tuple(Path(_origin(name)).read_bytes() for name in ("autograder.mistakes", "hw4.catalogue"))
     return hashlib.sha256(b"\0".join(sources)).hexdigest()[:8]
+
+
+def _origin(module: str) -> str:
+    spec = find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"{module} is not installed")
+    return spec.origin
 
 
 class Diagnoser:
     """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
-    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED, model=None):
+    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED,
+                 model: AudioModel | None = None) -> None:
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}  # (combination, question): answers by case
         self._version = catalogue_version()
 
     @property
-    def model(self):
+    def model(self) -> AudioModel:
         if self._model is None:
             from hw4.model import load_model
 
             self._model, _ = load_model(self.model_name)
         return self._model
 
-    def answers_of(self, entry, question: str) -> dict:
+    def answers_of(self, entry: Mistake | tuple[str, ...], question: str) -> dict:
         """The answers of a catalogue entry (or a tuple of entry names) for ``question``, cached on disk."""
-        names = (entry.name,) if hasattr(entry, "name") else tuple(entry)
+        names = (entry.name,) if isinstance(entry, Mistake) else tuple(entry)
         name = combo_key(names)
         if (name, question) not in self._answers:
             kind = f"{name}.{question}.{self._version}"

@@ -8,11 +8,17 @@ Nothing here executes anything from the student's file; it only reads arrays.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from hw4.answers_file import Answers, CannotGrade, QuestionAnswers
 from hw4.compare import Verdict, compare
 from hw4.questions import HOMEWORK
 from hw4.text import printable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .diagnose import Diagnoser
 
 MAX_ERROR = 500  # characters of a recorded error shown in feedback
 
@@ -82,7 +88,7 @@ def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
     return None
 
 
-def _case_result(name: str, found: dict, errors: dict, expected) -> CaseResult:
+def _case_result(name: str, found: dict, errors: dict, expected: np.ndarray) -> CaseResult:
     if name in errors:
         return CaseResult(name, False, None, f"raised {printable(errors[name], MAX_ERROR)}")
     verdict: Verdict = compare(found.get(name), expected)
@@ -102,7 +108,7 @@ def _feedback(results: list[CaseResult], note: str | None) -> str:
     return f"{head}; e.g. case '{wrong[0].name}': {wrong[0].reason}."
 
 
-def grade(answers: Answers, references: Answers, diagnoser=None) -> Report:
+def grade(answers: Answers, references: Answers, diagnoser: Diagnoser | None = None) -> Report:
     """Score ``answers`` against ``references`` with each question's points; ``diagnoser`` (optional) names likely
     mistakes."""
     check_compatible(answers, references)

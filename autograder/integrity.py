@@ -173,7 +173,7 @@ def verify(submission: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     except AnswerFileError as err:
         return Integrity(None, f"Integrity not checked: {err}")
     started = time.monotonic()
-    verdicts = []
+    verdicts: list[Integrity] = []
     for path in files:
         left = time_limit_s if not verdicts else round(time_limit_s - (time.monotonic() - started))
         if left < 1:
@@ -203,7 +203,7 @@ def _verify_file(submission: Path, submitted: Answers, name: str, model: str, ti
     if not submission.is_file():
         return Integrity(None, f"Integrity not checked: the submission {shown} was not found.")
     failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, mechanism)
-    if failure is None:
+    if data is not None:  # rerun's data: there exactly when it found no failure
         try:
             produced = _answers_in(load_answers(data, name="the re-run's answers"))
         except AnswerFileError as err:

@@ -34,8 +34,8 @@ def sample_size(model: AudioModel, seconds: float) -> int:
 
 def play(audio: torch.Tensor, sample_rate: int, title: str | None = None) -> TitledAudio:
     """A player for ``[1, channels, samples]`` or ``[channels, samples]`` audio, loudness normalised."""
-    array = audio.detach().to("cpu", torch.float32)
-    array = (array[0] if array.ndim == 3 else array).clamp(-1.0, 1.0).numpy()
+    tensor = audio.detach().to("cpu", torch.float32)
+    array = (tensor[0] if tensor.ndim == 3 else tensor).clamp(-1.0, 1.0).numpy()
     return TitledAudio(array, rate=int(sample_rate), title=title, normalize=bool(np.abs(array).max() > 0))
 
 

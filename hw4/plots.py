@@ -133,7 +133,8 @@ def plot_mask(mask: ArrayLike, sample_rate: int, downsampling_ratio: int, title:
     ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
     ax.set_xlabel("latent frame")
     ax.set_ylabel("mask (1 = regenerate)")
-    top = ax.secondary_xaxis("top", functions=(lambda f: f * seconds_per_frame, lambda s: s / seconds_per_frame))
+    top = ax.secondary_xaxis("top", functions=(lambda f: np.multiply(f, seconds_per_frame),
+                                                 lambda s: np.divide(s, seconds_per_frame)))
     top.set_xlabel("seconds")
     ax.set_title(title if title is not None else f"Mask over {frames} latent frames ({frames * seconds_per_frame:.2f} s)")
     ax.grid(True, alpha=0.3)
@@ -165,8 +166,7 @@ def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None
     frames = None if mask is None else _to_numpy(mask).reshape(-1, _to_numpy(mask).shape[-1]).mean(axis=0)
     fig = _figure(4.2 * len(arrays) + 1, 3.5)
     axes = fig.subplots(1, len(arrays), squeeze=False)[0]
-    image = None
-    for ax, array, title in zip(axes, arrays, titles):
+    for ax, array, title in zip(axes, arrays, titles):  # at least one: ``image`` is set
         image = _heatmap(ax, array, title, vmin, vmax, cmap, band_hz)
         if frames is not None:
             for start, end in _runs(frames > 0.5):

@@ -17,6 +17,7 @@ import re
 import sys
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answers import generate
 from .answers_file import Answers
@@ -26,6 +27,9 @@ from .questions import GRADED, HOMEWORK
 from .safe_pickle import dump_answers
 from .source import short_error
 from .submission import ImportReport, SubmissionError, import_submission, summary
+
+if TYPE_CHECKING:
+    from .model import AudioModel
 
 SEARCH_DIRS = (".", "notebooks")
 FUNCTIONS = tuple(q.function for q in HOMEWORK.values())
@@ -55,7 +59,7 @@ def convert_notebook(notebook: Path) -> Path:
     return target
 
 
-def provided_globals(model, model_config: dict, model_name: str) -> dict:
+def provided_globals(model: AudioModel, model_config: dict, model_name: str) -> dict:
     """The names the notebook's setup defines, which a submission's functions may use as globals."""
     return {"model": model, "model_config": model_config, "SAMPLE_RATE": model.sample_rate, "MODEL": model_name,
             "device": "cpu"}

@@ -49,7 +49,7 @@ def function_sources(path: Path = SOLUTIONS_SOURCE) -> dict[str, str]:
     for node in ast.parse(text).body:
         if isinstance(node, ast.FunctionDef):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            end = node.end_lineno
+            end = node.end_lineno or node.lineno
             while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip().startswith("#"):
                 end += 1  # trailing comments inside the body, e.g. "### END SOLUTION"
             sources[node.name] = "\n".join(lines[start:end])
@@ -203,7 +203,8 @@ def _current(path: Path, answers: dict) -> bool:
     from hw4.safe_pickle import AnswerFileError, load_answers
 
     try:
-        return same_answers(load_answers(path), answers)
+        found = load_answers(path)
+        return isinstance(found, dict) and same_answers(found, answers)
     except AnswerFileError:  # missing, or written in an earlier format
         return False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from k_diffusion.sampling import sample_euler
@@ -86,7 +87,7 @@ def inpaint(mod: types.ModuleType, noise_at: str = "next", replace_first: bool =
     return simple_sample_variable_inpaint
 
 
-def inpaint_q3(mod: types.ModuleType, **knobs) -> Callable:
+def inpaint_q3(mod: types.ModuleType, **knobs: Any) -> Callable:
     """Q3's signature (no window arguments) over ``inpaint``."""
     fn = inpaint(mod, **knobs)
 
