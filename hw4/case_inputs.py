@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .cases import SampleCase
+from .cases import CaseToolbox, SampleCase
 from .clips import clip_latent
 from .questions import find
 from .sampling import make_denoiser, seeded, setup_sampling
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .model import AudioModel
 
 
-class CaseInputs:
+class CaseInputs(CaseToolbox):
     """The toolbox a case builds its inputs with (``case.call(fn, inputs)``); clip latents are encoded once per run
     and handed out as copies."""
 

@@ -115,7 +115,7 @@ def explain_skipped_names(answers: Answers, skipped: list[str]) -> None:
     """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = rate_of(model)``)."""
     for entry in answers.questions.values():
         for case, error in entry.errors.items():
-            match = re.match(r"NameError: name '(\w+)' is not defined", error)
+            match = re.match(r"NameError: name '(\w+)' is not defined", error) if isinstance(error, str) else None
             if match and any(defines(line, match.group(1)) for line in skipped):
                 entry.errors[case] = (f"{error} - the top-level line that sets {match.group(1)} loads or runs "
                                          f"something, so the runner skipped it: compute it inside the function")
