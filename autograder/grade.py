@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from hw4.answers_file import Answers, CannotGrade, QuestionAnswers
 from hw4.compare import Verdict, compare
 from hw4.questions import HOMEWORK
 from hw4.text import printable
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from .diagnose import Diagnoser
 
 MAX_ERROR = 500  # characters of a recorded error shown in feedback
@@ -88,10 +88,10 @@ def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
     return None
 
 
-def _case_result(name: str, found: dict, errors: dict, expected: np.ndarray) -> CaseResult:
+def _case_result(name: str, found: dict[str, object], errors: dict[str, object], expected: object) -> CaseResult:
     if name in errors:
         return CaseResult(name, False, None, f"raised {printable(errors[name], MAX_ERROR)}")
-    verdict: Verdict = compare(found.get(name), expected)
+    verdict: Verdict = compare(found.get(name), np.asarray(expected))  # a reference answer: always an array
     return CaseResult(name, verdict.passed, verdict.error, verdict.reason)
 
 

@@ -97,10 +97,10 @@ def _answers_in(raw: object) -> Answers:
         return Answers()
 
 
-def case_answers(answers: Answers) -> tuple[dict[str, object], dict[str, str]]:
+def case_answers(answers: Answers) -> tuple[dict[str, object], dict[str, object]]:
     """``{"question/case": answer}`` and ``{"question/case": error}`` over every question of ``answers``."""
     found: dict[str, object] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     for question, entry in answers.questions.items():
         found.update({f"{question}/{name}": value for name, value in entry.answers.items()})
         errors.update({f"{question}/{name}": value for name, value in entry.errors.items()})

@@ -147,7 +147,7 @@ def selfcheck_answers() -> dict:
     from .variants import implementation
 
     model, _ = load_model("embedded")
-    data = generate(fresh_solutions(), model, SELF_CHECK, progress=False).to_dict()
+    solved = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
     catalogue: dict[str, dict] = {}
     for question in HOMEWORK:
         own = lambda combo, q=question: tuple(n for n in combo if BY_NAME[n].question == q)  # noqa: E731
@@ -155,11 +155,10 @@ def selfcheck_answers() -> dict:
         for combo in sorted(combos_for(question, before(question)), key=lambda c: own(c) != c):
             found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
             answers = found.questions[question].answers
-            fallback = catalogue.get(combo_key(own(combo)), {}).get(question, data["questions"][question]["answers"])
+            fallback = catalogue.get(combo_key(own(combo)), {}).get(question, solved.questions[question].answers)
             if not _same_arrays(answers, fallback):
                 catalogue.setdefault(combo_key(combo), {})[question] = answers
-    data["catalogue"] = catalogue
-    return data
+    return {**solved.to_dict(), "catalogue": catalogue}
 
 
 def lab_selfcheck_answers() -> dict:
