@@ -2,8 +2,8 @@
 
 A case is plain data; the values of every question's cases live in its record
 (``hw4.questions``). ``case.call(fn, inputs)`` builds the case's inputs with a
-``CaseToolbox``, ``hw4.case_inputs.CaseInputs`` (seeding the RNG itself, so no question's
-randomness can shift another's) and calls ``fn`` with them. Masks for Q3/Q4 are
+``CaseToolbox`` (the runner's is ``hw4.case_inputs.CaseInputs``), seeding the RNG itself
+so that no question's randomness can shift another's, and calls ``fn`` with them. Masks for Q3/Q4 are
 built here from frame ranges, so a Q2 mistake costs Q2 only. This module imports
 no torch: the grader reads it without loading anything.
 """

@@ -93,3 +93,9 @@ def test_no_module_names_a_forbidden_module_to_import_by_hand(package):
         if name.split(".")[0] == package:
             upward = sorted(m for m in names_by_hand(path) if m.split(".")[0] in FORBIDDEN[package])
             assert not upward, f"{name} names {', '.join(upward)}"
+
+
+def test_scripts_test_sh_runs_the_type_checker_and_the_contracts():
+    lines = (ROOT / "scripts" / "test.sh").read_text().splitlines()
+    assert any(line.startswith('"$VENV/bin/mypy"') for line in lines)
+    assert any(line.startswith('"$VENV/bin/lint-imports"') for line in lines)
