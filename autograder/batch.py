@@ -195,8 +195,8 @@ def grade_students(students: list[Student], model_name: str, jobs: int, per_stud
     """
     if not students:
         return
+    from concurrent.futures import Future, as_completed
     from concurrent.futures import TimeoutError as FutureTimeout
-    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     from pebble import ProcessExpired, ProcessPool
@@ -213,7 +213,7 @@ def grade_students(students: list[Student], model_name: str, jobs: int, per_stud
         def timeout(s: Student) -> float:
             return per_student_timeout_s + (INTEGRITY_TIMEOUT_S + 60 if integrity and s.code else 0)
 
-        futures = {pool.schedule(_grade_in_worker, args=task(s), timeout=timeout(s)): s for s in students}
+        futures: dict[Future[dict[str, str]], Student] = {pool.schedule(_grade_in_worker, args=task(s), timeout=timeout(s)): s for s in students}
         for future in as_completed(futures):
             student = futures[future].id
             try:

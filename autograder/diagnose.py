@@ -8,6 +8,8 @@ passes it ``Diagnoser.catalogue`` and ``Diagnoser.answers_of``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from filelock import FileLock
 
 from hw4.answers_file import Answers
@@ -19,19 +21,23 @@ from solutions.mistakes import CATALOGUE
 
 from .references import cache_path, cached, store
 
+if TYPE_CHECKING:
+    from hw4.model import AudioModel
+
 __all__ = ["Diagnoser", "Diagnosis"]
 
 
 class Diagnoser:
     """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
-    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED, model=None):
+    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED,
+                 model: AudioModel | None = None) -> None:
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}  # (combination, question): answers by case
         self.catalogue = CATALOGUE
 
     @property
-    def model(self):
+    def model(self) -> AudioModel:
         if self._model is None:
             from hw4.model import load_model
 

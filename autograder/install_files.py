@@ -9,6 +9,7 @@ package, which Colab installs without ``pyproject.toml``; ``scripts/setup.sh`` r
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from hw4.atomic import atomic_write
@@ -16,9 +17,9 @@ from hw4.errors import UserError
 from hw4.install_settings import GENERATED_BY, SETTINGS_NAME, InstallSettings
 from hw4.requirements_check import requirement_name
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
+else:  # Python 3.10: pytest's tomli is the same parser
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]

@@ -95,10 +95,10 @@ def _answers_in(raw: object) -> Answers:
         return Answers()
 
 
-def case_answers(answers: Answers) -> tuple[dict[str, object], dict[str, str]]:
+def case_answers(answers: Answers) -> tuple[dict[str, object], dict[str, object]]:
     """``{"question/case": answer}`` and ``{"question/case": error}`` over every question of ``answers``."""
     found: dict[str, object] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     for question, entry in answers.questions.items():
         found.update({f"{question}/{name}": value for name, value in entry.answers.items()})
         errors.update({f"{question}/{name}": value for name, value in entry.errors.items()})
@@ -171,7 +171,7 @@ def verify(submission: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     except AnswerFileError as err:
         return Integrity(None, f"Integrity not checked: {err}")
     started = time.monotonic()
-    verdicts = []
+    verdicts: list[Integrity] = []
     for path in files:
         left = time_limit_s if not verdicts else round(time_limit_s - (time.monotonic() - started))
         if left < 1:
@@ -201,7 +201,7 @@ def _verify_file(submission: Path, submitted: Answers, name: str, model: str, ti
     if not submission.is_file():
         return Integrity(None, f"Integrity not checked: the submission {shown} was not found.")
     failure, data, seconds = rerun(submission, model, time_limit_s, memory_limit_mb, mechanism)
-    if failure is None:
+    if data is not None:  # rerun's data: there exactly when it found no failure
         try:
             produced = _answers_in(load_answers(data, name="the re-run's answers"))
         except AnswerFileError as err:

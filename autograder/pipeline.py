@@ -24,7 +24,7 @@ class Grader:
     model_name: str = EMBEDDED
     diagnose: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.references = load_references(self.model_name)
         self.diagnoser = Diagnoser(reference_key(self.model_name), self.model_name) if self.diagnose else None
 

@@ -14,6 +14,7 @@ import os
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hw4.answers_file import Answers, parse_answers
 from hw4.atomic import atomic_write
@@ -22,6 +23,9 @@ from hw4.model import EMBEDDED, model_id
 from hw4.questions import GRADED
 from hw4.safe_pickle import dump_answers, load_answers
 from solutions import SOLUTIONS_FILE
+
+if TYPE_CHECKING:
+    from hw4.model import AudioModel
 
 LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 # The sources are hashed, not imported: importing them would pull in torch and slow every grade down.
@@ -102,7 +106,7 @@ def store(kind: str, key: str, answers: Answers) -> None:
     atomic_write(_digest_path(path), hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
-def build_references(model, cases: CaseSet = GRADED, progress: bool = False) -> Answers:
+def build_references(model: AudioModel, cases: CaseSet = GRADED, progress: bool = False) -> Answers:
     """Run the solutions over the cases (uncached)."""
     from hw4.answers import generate
     from solutions import fresh_solutions
@@ -111,7 +115,7 @@ def build_references(model, cases: CaseSet = GRADED, progress: bool = False) -> 
 
 
 def load_references(model_name: str = EMBEDDED, cases: CaseSet = GRADED, rebuild: bool = False,
-                    model=None, progress: bool = False) -> Answers:
+                    model: AudioModel | None = None, progress: bool = False) -> Answers:
     """The reference answers: from the cache when its key matches, else built (loading the model) and cached."""
     key = reference_key(model_name, cases)
     found = None if rebuild else cached("references", key)

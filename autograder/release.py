@@ -108,7 +108,7 @@ def bundle_pyproject(pyproject: dict) -> dict:
     project["optional-dependencies"] = extras
     if not extras:
         del project["optional-dependencies"]
-    setuptools = {"packages": {"find": {"include": [f"{PACKAGE}*"]}}}
+    setuptools: dict[str, object] = {"packages": {"find": {"include": [f"{PACKAGE}*"]}}}
     package_data = pyproject.get("tool", {}).get("setuptools", {}).get("package-data", {})
     if PACKAGE in package_data:
         setuptools["package-data"] = {PACKAGE: list(package_data[PACKAGE])}
@@ -180,7 +180,8 @@ def write_release(output_dir: str | Path, repository: str | None = None, branch:
     _inputs(root)
     settings = read_settings(root / SETTINGS_PATH).retargeted(repository, branch)
     pyproject = bundle_pyproject(read_pyproject(root))
-    written = {stub: student_notebook(root, stub, *sources, settings) for stub, *sources in GENERATED}
+    written = {stub: student_notebook(root, stub, template, solutions, settings)
+               for stub, template, solutions in GENERATED}
     written[RUNNER] = runner_notebook(root, settings)
     refuse_solution_code({**_package_texts(root), **{n: (root / n).read_text() for n in COPIED}, **written}, root)
 

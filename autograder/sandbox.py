@@ -398,9 +398,9 @@ def _execute(full: list[str], log_path: Path, limits: Limits, mechanism: str, cg
         if cgroups:
             cgroups.sweep()
     seconds = time.monotonic() - started
-    with log_path.open("rb") as log:
-        log.seek(max(0, log_path.stat().st_size - LOG_LIMIT))
-        tail = log.read()
+    with log_path.open("rb") as written:
+        written.seek(max(0, log_path.stat().st_size - LOG_LIMIT))
+        tail = written.read()
     notes = [] if mechanism != UNSANDBOXED else ["ran WITHOUT a sandbox (--unsandboxed)"]
     return Outcome(None if timed_out else process.returncode, timed_out, seconds, tail, mechanism, notes)
 

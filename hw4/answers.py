@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from .process_state import ModelGuard, generation_state
 from .questions import GRADED, every, find
 from .student_errors import describe_error, where_in_student_code
 
+if TYPE_CHECKING:
+    from .model import AudioModel
+
 FORMAT = "hw4-answers/1"
 TIME_LIMIT_FACTOR = 20  # a case may take this many times the reference solution's estimated time ...
 MIN_TIME_LIMIT_S = 10.0  # ... but never less than this (start-up, a busy machine)
@@ -39,7 +42,7 @@ __all__ = ["CaseInputs", "bind_globals", "can_fork", "case_time_limit", "generat
            "parallel_questions", "student_files", "to_array"]
 
 
-def bind_globals(implementation: Any, model: torch.nn.Module) -> None:
+def bind_globals(implementation: Any, model: AudioModel) -> None:
     """Give the implementation the globals the handout promised it: ``SAMPLE_RATE`` and ``model``."""
     implementation.SAMPLE_RATE = model.sample_rate
     implementation.model = model
@@ -110,7 +113,7 @@ def metadata(model_id: str, cases: CaseSet) -> Meta:
 
 def generate(
     implementation: Any,
-    model: torch.nn.Module,
+    model: AudioModel,
     cases: CaseSet = GRADED,
     questions: tuple[str, ...] | None = None,
     time_limit_s: float | None = None,

@@ -4,21 +4,24 @@ denoiser, seeding, clip latents encoded once per run, sampling set-ups, noise, t
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .cases import SampleCase
+from .cases import CaseToolbox, SampleCase
 from .clips import clip_latent
 from .questions import find
 from .sampling import make_denoiser, seeded, setup_sampling
 
+if TYPE_CHECKING:
+    from .model import AudioModel
 
-class CaseInputs:
+
+class CaseInputs(CaseToolbox):
     """The toolbox a case builds its inputs with (``case.call(fn, inputs)``); clip latents are encoded once per run
     and handed out as copies."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: AudioModel):
         self.model = model
         self.denoiser = make_denoiser(model)
         self._latents: dict[str, torch.Tensor] = {}

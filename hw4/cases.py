@@ -1,9 +1,9 @@
 """The kinds of case, and how each becomes its function's arguments.
 
 A case is plain data; the values of every question's cases live in its record
-(``hw4.questions``). ``case.call(fn, inputs)`` builds the case's inputs with the
-toolbox ``hw4.case_inputs.CaseInputs`` (seeding the RNG itself, so no question's
-randomness can shift another's) and calls ``fn`` with them. Masks for Q3/Q4 are
+(``hw4.questions``). ``case.call(fn, inputs)`` builds the case's inputs with a
+``CaseToolbox`` (the runner's is ``hw4.case_inputs.CaseInputs``), seeding the RNG itself
+so that no question's randomness can shift another's, and calls ``fn`` with them. Masks for Q3/Q4 are
 built here from frame ranges, so a Q2 mistake costs Q2 only. This module imports
 no torch: the grader reads it without loading anything.
 """
@@ -11,11 +11,49 @@ no torch: the grader reads it without loading anything.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, ItemsView, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_STEPS = 50
 DEFAULT_CFG_SCALE = 7.0
+
+StudentFunction = Callable[..., object]
+"""A submission's function for a question: whatever signature and return value it has (the runner checks them)."""
+
+
+class CaseToolbox(Protocol):
+    """What a case builds its function's inputs with; ``hw4.case_inputs.CaseInputs`` is the one the runner uses."""
+
+    denoiser: Callable[..., torch.Tensor]  # the model wrapped as k-diffusion's denoiser
+
+    def seeded(self, seed: int) -> AbstractContextManager[None]:
+        """A block with torch's global RNG seeded ``seed``."""
+        ...
+
+    def latent(self, clip: str) -> torch.Tensor:
+        """The latent of the reference clip ``clip`` (a copy)."""
+        ...
+
+    def sampling(self, case: SampleCase) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """The starting noise, sigmas and conditioning (``extra_args``) of a sampling case."""
+        ...
+
+    def normal(self, seed: int, shape: tuple[int, ...], count: int) -> list[torch.Tensor]:
+        """``count`` standard normal tensors of ``shape`` drawn from ``seed``."""
+        ...
+
+    def tensor(self, values: float | tuple[float, ...]) -> torch.Tensor:
+        """``values`` as a tensor."""
+        ...
+
+    def frame_mask(self, reference: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """Ones over frames ``[start, end)`` of ``reference``'s shape, zeros elsewhere."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +65,7 @@ class ToDCase:
     shape: tuple[int, ...]
     sigma: tuple[float, ...]
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         x, denoised = inputs.normal(self.seed, self.shape, 2)
         return fn(x * 10, inputs.tensor(self.sigma), denoised)
 
@@ -42,7 +80,7 @@ class SampleCase:
     steps: int = field(default=DEFAULT_STEPS, kw_only=True)
     cfg_scale: float = field(default=DEFAULT_CFG_SCALE, kw_only=True)
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         x, sigmas, extra_args = inputs.sampling(self)
         with inputs.seeded(self.seed):
             return fn(inputs.denoiser, x, sigmas, extra_args=extra_args)
@@ -57,7 +95,7 @@ class MaskCase:
     start_s: float
     end_s: float
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         return fn(inputs.latent(self.clip), self.start_s, self.end_s)
 
 
@@ -71,7 +109,7 @@ class InpaintCase(SampleCase):
     paint_start: int | None = None
     paint_end: int | None = None
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         x, sigmas, extra_args = inputs.sampling(self)
         reference = inputs.latent(self.clip)
         mask = inputs.frame_mask(reference, self.start_frame, self.end_frame)
@@ -88,7 +126,7 @@ class StyleCase(SampleCase):
     clip: str
     strength: float
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         _, sigmas, extra_args = inputs.sampling(self)
         with inputs.seeded(self.seed):
             return fn(inputs.denoiser, sigmas, inputs.latent(self.clip), extra_args=extra_args,
@@ -107,7 +145,7 @@ class CorruptCase:
     shape: tuple[int, ...]
     sigma: float | tuple[float, ...]
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         x0, noise = inputs.normal(self.seed, self.shape, 2)
         return fn(x0, noise, inputs.tensor(self.sigma) if isinstance(self.sigma, tuple) else self.sigma)
 
@@ -121,7 +159,7 @@ class CosineCase:
     T: float
     s: float
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         return fn(inputs.tensor(self.t), self.T, self.s)
 
 
@@ -134,7 +172,7 @@ class ScheduleCase:
     sigma_min: float
     sigma_max: float
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         return fn(self.steps, self.sigma_min, self.sigma_max)
 
 
@@ -147,12 +185,12 @@ class GuidanceCase:
     shape: tuple[int, ...]
     cfg_scale: float
 
-    def call(self, fn: Any, inputs: Any) -> Any:
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         uncond, cond = inputs.normal(self.seed, self.shape, 2)
         return fn(uncond, cond, self.cfg_scale)
 
 
-def denoiser_evaluations(case: Any) -> int:
+def denoiser_evaluations(case: object) -> int:
     """How many denoiser evaluations the reference solution makes on ``case`` (at most): a sampling case's steps."""
     return int(case.steps) if isinstance(case, SampleCase) else 0
 
@@ -171,8 +209,8 @@ class CaseSet:
     def __getitem__(self, question: str) -> tuple:
         return self.cases[question]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.cases)
 
-    def items(self):
+    def items(self) -> ItemsView[str, tuple]:
         return self.cases.items()

@@ -8,10 +8,15 @@ latent is the same on every run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from . import sounds
 from .sampling import LATENT_FRAMES, seeded
+
+if TYPE_CHECKING:
+    from .model import AudioModel
 
 ENCODE_SEED = 1234
 SAMPLE_RATE_FOR_CLIPS = sounds.SAMPLE_RATE
@@ -38,7 +43,7 @@ def clip_audio(name: str, sample_rate: int = SAMPLE_RATE_FOR_CLIPS, samples: int
     return torch.stack([mono[32:], mono[:-32]])[None]
 
 
-def clip_latent(model: torch.nn.Module, name: str, frames: int = LATENT_FRAMES) -> torch.Tensor:
+def clip_latent(model: AudioModel, name: str, frames: int = LATENT_FRAMES) -> torch.Tensor:
     """Clip ``name`` encoded by the model's autoencoder: ``[1, 64, frames]``, identical on every run."""
     audio = clip_audio(name, model.sample_rate, frames * model.pretransform.downsampling_ratio)
     with torch.no_grad(), seeded(ENCODE_SEED):

@@ -16,6 +16,7 @@ full scale (see ``BAND_KNEE``), so a generation never clips.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from stable_audio_tools.models.pretransforms import Pretransform
@@ -103,7 +104,7 @@ class BandCodec(Pretransform):
         self.register_buffer("latent_dtype", torch.zeros((), dtype=torch.float32), persistent=False)
         self._excitation: torch.Tensor | None = None
 
-    def parameters(self, recurse: bool = True):
+    def parameters(self, recurse: bool = True) -> Iterator[torch.Tensor]:
         """No trainable parameters. ``generate_diffusion_cond`` casts latents to the dtype of the pretransform's
         first parameter, so this yields one float32 (non-trainable) tensor for it to read."""
         yield self.latent_dtype
@@ -143,8 +144,8 @@ class BandCodec(Pretransform):
             device = self.window.device
             bin_tonal = tonal.to(device)[self.band_of_bin][:, None]
             spec = torch.where(bin_tonal, self._stft(sines[None].to(device))[0], self._stft(noise[None].to(device))[0])
-            self._excitation = spec
-        return self._excitation[:, : frames + 1]
+            self._excitation = cached = spec
+        return cached[:, : frames + 1]
 
     def _render(self, log_energy: torch.Tensor, excitation: torch.Tensor, excitation_log: torch.Tensor) -> torch.Tensor:
         """Mono audio whose band energies follow ``log_energy`` ``[batch, bands, frames]``."""

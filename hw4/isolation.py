@@ -113,8 +113,8 @@ def time_limit(seconds: float | None, on_expiry: Callable[[str], None] | None = 
     Needs SIGALRM and the main thread (POSIX); elsewhere the block runs unlimited. ``on_expiry`` is told the
     message first (the forked child sends it to the parent, which then kills the child).
     """
-    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not seconds or not usable:
         yield
         return
 
@@ -173,7 +173,7 @@ def _child(conn: Any, task: Task) -> NoReturn:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills the child
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # its own process group: processes it starts are killed with it
-    torch.set_num_threads = lambda threads: None  # more OpenMP threads after a fork hang (see can_fork)
+    torch.set_num_threads = lambda nthreads: None  # more OpenMP threads after a fork hang (see can_fork)
     code = 0
     try:
         outcome = run_here(task, on_expiry=lambda message: _send(conn, {"timeout": message}))
@@ -190,7 +190,7 @@ def _receive(conn: Any) -> Outcome:
     value = None
     if header["error"] is None:
         value = np.load(io.BytesIO(conn.recv_bytes()), allow_pickle=False)
-    ended = header["ended"] if header["ended"] in ENDINGS else "raised"
+    ended: Ending = header["ended"] if header["ended"] in ENDINGS else "raised"
     return Outcome(value, None if value is not None else str(header["error"]), str(header["output"]), ended)
 
 

@@ -84,12 +84,12 @@ def matches(student: Mapping[str, object], other: Mapping[str, object] | None, n
     return bool(names) and other is not None and all(agree(student.get(n), other.get(n)) for n in names)
 
 
-def case_result(name: str, entry: QuestionAnswers, expected: np.ndarray) -> CaseResult:
+def case_result(name: str, entry: QuestionAnswers, expected: object) -> CaseResult:
     """One case of ``entry`` compared with its expected value."""
     if name in entry.errors:
         raised = entry.errors[name]
-        return CaseResult(name, False, None, f"raised {printable(raised, MAX_ERROR)}", raised)
-    verdict = compare(entry.answers.get(name), expected)
+        return CaseResult(name, False, None, f"raised {printable(raised, MAX_ERROR)}", str(raised))
+    verdict = compare(entry.answers.get(name), np.asarray(expected))
     return CaseResult(name, verdict.passed, verdict.error, verdict.reason)
 
 
@@ -124,7 +124,7 @@ def _accepted(cases: tuple[CaseResult, ...], wrong: list[str], diagnosis: Diagno
                  for c in cases)
 
 
-def judge(answers: Mapping[str, QuestionAnswers], expected: Mapping[str, Mapping[str, np.ndarray]],
+def judge(answers: Mapping[str, QuestionAnswers], expected: Mapping[str, Mapping[str, object]],
           catalogue: Catalogue | None = None, answers_of: AnswersOf | None = None,
           problems: Mapping[str, str | None] | None = None) -> dict[str, Judgement]:
     """Judge every question of ``expected`` (by question, the expected answers by case).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,13 +18,16 @@ from matplotlib.figure import Figure
 
 from .plots import NotebookFigure, TitledAudio
 
+if TYPE_CHECKING:
+    from .model import AudioModel
+
 
 def device_for(model_name: str) -> str:
     """``"cuda"`` for the real SAO when a GPU is there; the CPU otherwise (the embedded model is fastest there)."""
     return "cuda" if model_name == "sao" and torch.cuda.is_available() else "cpu"
 
 
-def sample_size(model: torch.nn.Module, seconds: float) -> int:
+def sample_size(model: AudioModel, seconds: float) -> int:
     """The number of audio samples in ``seconds``, rounded down to whole latent frames, in whole patches of the
     transformer (the embedded model reads 4 frames at a time, SAO 1)."""
     patch = int(getattr(getattr(model.model, "model", None), "patch_size", 1) or 1)

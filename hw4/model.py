@@ -23,7 +23,32 @@ from typing import TYPE_CHECKING, Any
 from .errors import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
+
+    class Pretransform(torch.nn.Module):
+        """The autoencoder: SAO's VAE or ``hw4.codec.BandCodec`` (for the type checker: it is a stable_audio_tools
+        ``Pretransform``)."""
+
+        downsampling_ratio: int
+
+        def encode(self, x: torch.Tensor) -> torch.Tensor: ...
+
+        def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+
+    class AudioModel(torch.nn.Module):
+        """What the suite uses of the model ``load_model`` returns, a stable_audio_tools
+        ``ConditionedDiffusionModelWrapper`` (untyped there; this class exists for the type checker only)."""
+
+        pretransform: Pretransform
+        conditioner: Callable[[list[dict[str, Any]], str], dict[str, Any]]
+        model: torch.nn.Module  # the DiT
+        sample_rate: int
+        min_input_length: int
+        hw4_model_id: str
+
+        def get_conditioning_inputs(self, conditioning: dict[str, Any]) -> dict[str, Any]: ...
 
 EMBEDDED = "embedded"
 SAO = "sao"
@@ -62,7 +87,7 @@ def model_id(name: str = EMBEDDED) -> str:
     return f"embedded:{digest.hexdigest()[:12]}"
 
 
-def create_model(config: dict) -> torch.nn.Module:
+def create_model(config: dict) -> AudioModel:
     """A stable_audio_tools model from ``config`` (untrained); a ``"hw4_band_codec"`` pretransform becomes ``BandCodec``."""
     factory, _ = _quiet_import_stable_audio_tools()
     pretransform = config["model"].get("pretransform") or {}
@@ -81,7 +106,7 @@ def create_model(config: dict) -> torch.nn.Module:
     return model
 
 
-def build_model(config: dict, checkpoint: str | Path) -> torch.nn.Module:
+def build_model(config: dict, checkpoint: str | Path) -> AudioModel:
     """Create a stable_audio_tools model from ``config`` and load ``checkpoint`` into it (CPU, eval, no grad)."""
     import torch
 
@@ -101,7 +126,7 @@ def embedded_config() -> dict:
     return config
 
 
-def load_embedded_model() -> tuple[torch.nn.Module, dict]:
+def load_embedded_model() -> tuple[AudioModel, dict]:
     """The small SAO-shaped model shipped with the suite; works offline."""
     config = embedded_config()
     return build_model(config, EMBEDDED_DIR / "model.safetensors"), config
@@ -163,14 +188,14 @@ def download_sao_files(token: str | None = None, cache_dir: str | Path | None = 
     return paths[0], paths[1]
 
 
-def load_sao_model(token: str | None = None, cache_dir: str | Path | None = None) -> tuple[torch.nn.Module, dict]:
+def load_sao_model(token: str | None = None, cache_dir: str | Path | None = None) -> tuple[AudioModel, dict]:
     """The real Stable Audio Open 1.0 from the hub (gated: needs an accepted licence and a token)."""
     config_path, weights_path = download_sao_files(token, cache_dir)
     config = json.loads(config_path.read_text())
     return build_model(config, weights_path), config
 
 
-def load_model(name: str = EMBEDDED, token: str | None = None) -> tuple[torch.nn.Module, dict]:
+def load_model(name: str = EMBEDDED, token: str | None = None) -> tuple[AudioModel, dict]:
     """Load ``"embedded"`` (default, offline) or ``"sao"`` (real weights; see ``ACCESS_HELP``)."""
     if name == EMBEDDED:
         model, config = load_embedded_model()

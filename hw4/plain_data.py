@@ -101,18 +101,18 @@ class _Walk:
 
     def value(self, obj: object, where: str, depth: int) -> object:
         kind = type(obj)
-        if kind is str:
+        if type(obj) is str:
             self.count(where, len(obj))
             return self.text(obj)
         if kind in (float, bool, type(None)):
             self.count(where)
             return obj
-        if kind is int:
+        if type(obj) is int:
             self.count(where)
             if obj.bit_length() > MAX_INT_BITS:
                 raise Invalid(where, f"an integer larger than {MAX_INT_BITS} bits", "int")
             return obj
-        if kind in (dict, list) or (kind is tuple and not (self.records and obj and type(obj[0]) is bytes)):
+        if kind in (dict, list) or (type(obj) is tuple and not (self.records and obj and type(obj[0]) is bytes)):
             return self.container(obj, where, depth)
         return self.leaf(obj, where)
 

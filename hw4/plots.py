@@ -12,12 +12,15 @@ from __future__ import annotations
 import html
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from IPython.display import Audio
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from .model import AudioModel
 
 # Players embed mono audio at this rate (16-bit WAV, which every browser plays): about 175 kB per 6 s clip in a
 # saved notebook instead of 1.4 MB for 44.1 kHz stereo, so an executed homework (11 players) stays under 3 MB. It keeps
@@ -79,7 +82,7 @@ def _hz_label(hz: float) -> str:
     return f"{hz / 1000:.1f} kHz" if hz >= 1000 else f"{hz:.0f} Hz"
 
 
-def band_frequencies(model: torch.nn.Module) -> np.ndarray | None:
+def band_frequencies(model: AudioModel) -> np.ndarray | None:
     """Centre frequency of each latent channel when the model's autoencoder is the band codec, else None."""
     from .codec import BandCodec, band_centres_hz
 
@@ -135,7 +138,8 @@ def plot_mask(mask: ArrayLike, sample_rate: int, downsampling_ratio: int, title:
     ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
     ax.set_xlabel("latent frame")
     ax.set_ylabel("mask (1 = regenerate)")
-    top = ax.secondary_xaxis("top", functions=(lambda f: f * seconds_per_frame, lambda s: s / seconds_per_frame))
+    top = ax.secondary_xaxis("top", functions=(lambda f: np.multiply(f, seconds_per_frame),
+                                                 lambda s: np.divide(s, seconds_per_frame)))
     top.set_xlabel("seconds")
     ax.set_title(title if title is not None else f"Mask over {frames} latent frames ({frames * seconds_per_frame:.2f} s)")
     ax.grid(True, alpha=0.3)
@@ -143,7 +147,7 @@ def plot_mask(mask: ArrayLike, sample_rate: int, downsampling_ratio: int, title:
 
 
 def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None = None,
-                 model: torch.nn.Module | None = None, mask: ArrayLike | None = None) -> Figure:
+                 model: AudioModel | None = None, mask: ArrayLike | None = None) -> Figure:
     """Heatmaps (channels x frames) of ``[1, 64, T]`` or ``[64, T]`` latents side by side, on one colour scale.
 
     With the embedded ``model`` the latents are spectrograms: the channel axis is labelled with each
@@ -167,8 +171,7 @@ def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None
     frames = None if mask is None else _to_numpy(mask).reshape(-1, _to_numpy(mask).shape[-1]).mean(axis=0)
     fig = _figure(4.2 * len(arrays) + 1, 3.5)
     axes = fig.subplots(1, len(arrays), squeeze=False)[0]
-    image = None
-    for ax, array, title in zip(axes, arrays, titles):
+    for ax, array, title in zip(axes, arrays, titles):  # at least one: ``image`` is set
         image = _heatmap(ax, array, title, vmin, vmax, cmap, band_hz)
         if frames is not None:
             for start, end in _runs(frames > 0.5):
@@ -230,18 +233,18 @@ def plot_audio(audio: ArrayLike, sample_rate: int, title: str | None = None) -> 
     return fig
 
 
-def _parameter_count(model: torch.nn.Module) -> int:
+def _parameter_count(model: AudioModel) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _decode_device_and_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+def _decode_device_and_dtype(model: AudioModel) -> tuple[torch.device, torch.dtype]:
     """Where the autoencoder lives (the CPU in float32 unless the student moved it)."""
     for parameter in model.pretransform.parameters():
         return parameter.device, parameter.dtype
     return torch.device("cpu"), torch.float32
 
 
-def decode(model: torch.nn.Module, latents: ArrayLike) -> torch.Tensor:
+def decode(model: AudioModel, latents: ArrayLike) -> torch.Tensor:
     """Decode ``[1, 64, T]`` (or ``[64, T]``) latents to audio ``[1, 2, T * 2048]``: float32 on the CPU, within full scale.
 
     Decoding runs without gradients on the device of the model's autoencoder (the CPU,
@@ -292,7 +295,7 @@ class TitledAudio(Audio):
         return f"<div><b>{html.escape(self.title)}</b></div>{player}"
 
 
-def listen(model: torch.nn.Module, latents: ArrayLike, title: str | None = None, force: bool = False) -> Audio | None:
+def listen(model: AudioModel, latents: ArrayLike, title: str | None = None, force: bool = False) -> Audio | None:
     """A player for the decoded ``latents`` (mono at ``PLAYER_RATE``, loudness normalised).
 
     With a large model (the real SAO) on the CPU decoding is slow: then this prints a

@@ -17,6 +17,7 @@ import re
 import sys
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answers import generate
 from .answers_file import Answers
@@ -26,6 +27,9 @@ from .questions import GRADED, HOMEWORK
 from .safe_pickle import dump_answers
 from .source import short_error
 from .submission import ImportReport, SubmissionError, import_submission, summary
+
+if TYPE_CHECKING:
+    from .model import AudioModel
 
 SEARCH_DIRS = (".", "notebooks")
 FUNCTIONS = tuple(q.function for q in HOMEWORK.values())
@@ -55,7 +59,7 @@ def convert_notebook(notebook: Path) -> Path:
     return target
 
 
-def provided_globals(model, model_config: dict, model_name: str) -> dict:
+def provided_globals(model: AudioModel, model_config: dict, model_name: str) -> dict:
     """The names the notebook's setup defines, which a submission's functions may use as globals."""
     return {"model": model, "model_config": model_config, "SAMPLE_RATE": model.sample_rate, "MODEL": model_name,
             "device": "cpu"}
@@ -111,7 +115,7 @@ def explain_skipped_names(answers: Answers, skipped: list[str]) -> None:
     """Add a hint to ``NameError``s about top-level names the importer skipped (e.g. ``RATE = rate_of(model)``)."""
     for entry in answers.questions.values():
         for case, error in entry.errors.items():
-            match = re.match(r"NameError: name '(\w+)' is not defined", error)
+            match = re.match(r"NameError: name '(\w+)' is not defined", error) if isinstance(error, str) else None
             if match and any(defines(line, match.group(1)) for line in skipped):
                 entry.errors[case] = (f"{error} - the top-level line that sets {match.group(1)} loads or runs "
                                          f"something, so the runner skipped it: compute it inside the function")

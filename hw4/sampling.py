@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from k_diffusion.external import VDenoiser
 from k_diffusion.sampling import get_sigmas_polyexponential
 
 from .cases import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+
+if TYPE_CHECKING:
+    from .model import AudioModel
 
 SIGMA_MIN = 0.3
 SIGMA_MAX = 500.0
@@ -36,13 +40,13 @@ def get_sigmas(steps: int = DEFAULT_STEPS) -> torch.Tensor:
     return get_sigmas_polyexponential(steps, SIGMA_MIN, SIGMA_MAX, RHO)
 
 
-def seconds_of(model: torch.nn.Module, frames: int = LATENT_FRAMES) -> float:
+def seconds_of(model: AudioModel, frames: int = LATENT_FRAMES) -> float:
     """Duration in seconds of ``frames`` latent frames."""
     return frames * model.pretransform.downsampling_ratio / model.sample_rate
 
 
 def conditioning_args(
-    model: torch.nn.Module,
+    model: AudioModel,
     prompt: str,
     seconds_total: float,
     seconds_start: float = 0.0,
@@ -62,13 +66,13 @@ def initial_noise(seed: int, frames: int = LATENT_FRAMES, sigma: float = SIGMA_M
     return torch.randn(1, LATENT_CHANNELS, frames, generator=generator) * sigma
 
 
-def make_denoiser(model: torch.nn.Module) -> VDenoiser:
+def make_denoiser(model: AudioModel) -> VDenoiser:
     """Wrap the DiT so that it maps (x, sigma) to a clean estimate (x-prediction), as k-diffusion expects."""
     return VDenoiser(model.model)
 
 
 def setup_sampling(
-    model: torch.nn.Module,
+    model: AudioModel,
     prompt: str,
     seed: int = 0,
     steps: int = DEFAULT_STEPS,

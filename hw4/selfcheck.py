@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from .answers_file import Answers, parse_answers, read_answers
 from .catalogue import Catalogue, combo_key
@@ -24,12 +25,15 @@ from .judge import Judgement, judge
 from .questions import HOMEWORK, LAB_CHECK, SELF_CHECK, before, by_function, every, find
 from .safe_pickle import load_answers
 
+if TYPE_CHECKING:
+    from .model import AudioModel
+
 EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "selfcheck.pkl"
 UNKNOWN = "Not a mistake the course has catalogued: see the hints under the question."
 
 
 @cache
-def _embedded_model():
+def _embedded_model() -> AudioModel:
     from .model import load_model
 
     return load_model("embedded")[0]
@@ -42,7 +46,8 @@ def _shipped() -> tuple[Answers, dict[str, dict[str, dict]], Catalogue]:
     data = load_answers(EXPECTED_FILE)
     expected = parse_answers(data)
     expected.questions.update(read_answers(LAB_EXPECTED_FILE).questions)
-    return expected, data.get("catalogue", {}), Catalogue.from_data(data.get("mistakes"))
+    shipped = data if isinstance(data, dict) else {}
+    return expected, shipped.get("catalogue", {}), Catalogue.from_data(shipped.get("mistakes"))
 
 
 def expected_answers() -> Answers:
@@ -80,7 +85,7 @@ def function_name(fn: Callable) -> str | None:
     The runner finds a submission's functions by the names they are bound to, so ``check()`` does too.
     """
     own = getattr(fn, "__name__", None)
-    if by_function(own) is not None:
+    if isinstance(own, str) and by_function(own) is not None:
         return own
     bound = (name for name, value in getattr(fn, "__globals__", {}).items() if value is fn and by_function(name))
     return next(bound, own)
@@ -88,7 +93,7 @@ def function_name(fn: Callable) -> str | None:
 
 def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> SimpleNamespace:
     """The given functions plus, for the cascade rule, the earlier questions' functions from the same namespace."""
-    given = {function_name(fn): fn for fn in functions}
+    given = {name: fn for fn in functions if (name := function_name(fn)) is not None}
     last = max(questions, key=list(HOMEWORK).index)
     found = dict(given)
     for question in before(last):
@@ -102,7 +107,7 @@ def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...])
 
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     """Check notebook functions on the self-check cases; one ``(message, passed)`` per question."""
-    found = (by_function(function_name(fn)) for fn in functions)
+    found = (by_function(name) for name in map(function_name, functions) if name is not None)
     questions = tuple(q.key for q in found if q is not None)
     if not questions:
         names = ", ".join(q.function for q in every())
@@ -131,7 +136,7 @@ def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ..
 def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
     from .answers import generate
 
-    implementation = SimpleNamespace(**{function_name(fn): fn for fn in functions})
+    implementation = SimpleNamespace(**{name: fn for fn in functions if (name := function_name(fn)) is not None})
     answers = generate(implementation, _embedded_model(), LAB_CHECK, questions=questions,
                        progress=False).questions
     judged = judge(answers, {q: expected_answers().questions[q].answers for q in questions})

@@ -138,7 +138,7 @@ def blank_magics(lines: list[str]) -> tuple[list[str], list[tuple[int, str, str]
     whole_cell = magic is not None and _cell_magic_name(lines[magic]) not in PYTHON_CELL_MAGICS
     continued = False  # a magic line ending in a backslash continues on the next line
     for i, line in enumerate(lines):
-        if whole_cell and i > magic:
+        if whole_cell and magic is not None and i > magic:
             reason = f"in a {lines[magic].strip().split(' ')[0]} cell"
         elif continued or (starts[i] and _is_magic(line)):
             reason = "shell command" if line.lstrip().startswith("!") else "IPython magic"

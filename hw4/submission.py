@@ -198,7 +198,7 @@ WORK = (
 
 def _work(node: ast.stmt) -> str | None:
     """What a statement's calls do (``loads or reads something``, ...), by the names they call; None if unknown."""
-    called = [(_dotted(n.func) or getattr(n.func, "attr", "")).split(".")[-1].lower()
+    called = [(_dotted(n.func) or str(getattr(n.func, "attr", ""))).split(".")[-1].lower()
               for n in ast.walk(node) if isinstance(n, ast.Call)]
     for words, what in WORK:
         if any(name == word or name.startswith(word + "_") or name.endswith("_" + word)
@@ -262,11 +262,13 @@ def _statements(tree: ast.Module) -> list[ast.stmt]:
         if inner is None:
             out.append(node)
             continue
+        position = {"lineno": node.lineno, "end_lineno": node.lineno, "col_offset": 0,
+                    "end_col_offset": node.end_col_offset}
         for statement in inner.body:  # every statement points at the line of the cell magic
             for n in ast.walk(statement):
                 if "lineno" in n._attributes:
-                    n.lineno = n.end_lineno = node.lineno
-                    n.col_offset, n.end_col_offset = 0, node.end_col_offset
+                    for attribute, value in position.items():
+                        setattr(n, attribute, value)
             out.append(statement)
     return out
 

@@ -40,7 +40,7 @@ def function_sources(path: Path = SOLUTIONS_FILE) -> dict[str, str]:
     for node in ast.parse(text).body:
         if isinstance(node, ast.FunctionDef):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            end = node.end_lineno
+            end = node.end_lineno or node.lineno
             while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip().startswith("#"):
                 end += 1  # trailing comments inside the body, e.g. "### END SOLUTION"
             sources[node.name] = "\n".join(lines[start:end])

@@ -139,7 +139,7 @@ def selfcheck_answers() -> dict:
     from .mistakes import CATALOGUE, implementation
 
     model, _ = load_model("embedded")
-    data = generate(fresh_solutions(), model, SELF_CHECK, progress=False).to_dict()
+    solved = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
     catalogue: dict[str, dict] = {}
     for question in HOMEWORK:
         own = lambda combo, q=question: tuple(n for n in combo if CATALOGUE.by_name(n).question == q)  # noqa: E731
@@ -147,12 +147,11 @@ def selfcheck_answers() -> dict:
         for combo in sorted(CATALOGUE.combos_for(question, before(question)), key=lambda c: own(c) != c):
             found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
             answers = found.questions[question].answers
-            fallback = catalogue.get(combo_key(own(combo)), {}).get(question, data["questions"][question]["answers"])
+            fallback = catalogue.get(combo_key(own(combo)), {}).get(question, solved.questions[question].answers)
             if not _same_arrays(answers, fallback):
                 catalogue.setdefault(combo_key(combo), {})[question] = answers
-    data["catalogue"] = catalogue
-    data["mistakes"] = CATALOGUE.to_data()  # names, questions and feedback: what check() names a mistake with
-    return data
+    # mistakes: names, questions and feedback, what check() names a mistake with
+    return {**solved.to_dict(), "catalogue": catalogue, "mistakes": CATALOGUE.to_data()}
 
 
 def lab_selfcheck_answers() -> dict:
@@ -196,7 +195,8 @@ def _current(path: Path, answers: dict) -> bool:
     from hw4.safe_pickle import AnswerFileError, load_answers
 
     try:
-        return same_answers(load_answers(path), answers)
+        found = load_answers(path)
+        return isinstance(found, dict) and same_answers(found, answers)
     except AnswerFileError:  # missing, or written in an earlier format
         return False
 

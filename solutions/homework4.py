@@ -1,17 +1,17 @@
-"""Reference solutions to Homework 4: the one place the solution code lives.
-
-The autograder imports this module to build reference answers, and the nbgrader
-source notebook is generated around these functions (``hw4 build-notebooks``): the
-``### BEGIN SOLUTION`` / ``### END SOLUTION`` regions become ``raise NotImplementedError()``
-in the student's notebook. ``SAMPLE_RATE`` and ``model`` are set by whoever runs
-the functions (the runner does it with ``hw4.answers.bind_globals``).
+"""Reference solutions to Homework 4: the one place the solution code lives (keep its line count: error lines
+in tests/golden/ count from here). The autograder imports this module to build reference answers, and the
+nbgrader source notebook is generated around these functions (``hw4 build-notebooks``): the ``### BEGIN SOLUTION``
+/ ``### END SOLUTION`` regions become ``raise NotImplementedError()`` in the student's notebook. ``SAMPLE_RATE``
+and ``model`` are set by whoever runs the functions (the runner does it with ``hw4.answers.bind_globals``).
 """
+
+from typing import Any
 
 import torch
 from k_diffusion.utils import append_dims
 
 SAMPLE_RATE = 44100  # replaced by model.sample_rate when the functions run
-model = None  # replaced by the loaded model (it has .pretransform.downsampling_ratio)
+model: Any = None  # replaced by the loaded model, an hw4.model.AudioModel (it has .pretransform.downsampling_ratio)
 
 
 def to_d(x, sigma, denoised):

@@ -9,10 +9,10 @@ from conftest import damaged
 
 from autograder.diagnose import Diagnoser
 from autograder.feedback import format_table, gradescope_results
-from autograder.grade import CannotGrade, grade
+from autograder.grade import CannotGrade, check_compatible, grade
 from hw4 import questions as Q
 from hw4.answers import generate
-from hw4.answers_file import Answers, parse_answers
+from hw4.answers_file import Answers, Meta, parse_answers
 from solutions.mistakes import CATALOGUE, implementation
 
 MISTAKES, VARIANTS = CATALOGUE.mistakes, CATALOGUE.variants
@@ -170,3 +170,18 @@ def test_an_earlier_mistake_with_later_variants_is_counted_once(entry, model, ca
     answers = _with(catalog_answers[entry.name], model, names, ("q3_inpaint", "q4_variable_inpaint"))
     got = scores(grade(answers, solution_answers, diagnoser=diagnoser))
     assert all(score == max_score for q, (score, max_score) in got.items() if q != entry.question), got
+
+
+def test_metadata_of_another_type_reads_as_none_and_is_refused():
+    references = Answers(Meta(format="hw4-answers/1", model_id="embedded:abc", cases_version="v1"), {})
+    good = {"format": "hw4-answers/1", "model_id": "embedded:abc", "cases_version": "v1", "created": "now",
+            "versions": {"torch": "2.9.1"}}
+    assert parse_answers({"meta": good, "questions": {}}).meta == Meta(**good)
+    check_compatible(parse_answers({"meta": good, "questions": {}}), references)
+    for key, value, words in [("model_id", 123, "model None"), ("cases_version", ["v1"], "graded cases"),
+                              ("format", {"hw4-answers/1": 1}, "another version")]:
+        meta = parse_answers({"meta": {**good, key: value}, "questions": {}}).meta
+        assert getattr(meta, key) is None
+        with pytest.raises(CannotGrade, match=words):
+            check_compatible(parse_answers({"meta": {**good, key: value}, "questions": {}}), references)
+    assert parse_answers({"meta": {**good, "versions": {"torch": 2}}, "questions": {}}).meta.versions is None

@@ -1,18 +1,23 @@
 """Dependencies point one way: ``solutions`` -> ``hw4``; ``autograder`` -> ``hw4``, ``solutions``; ``hw4`` -> nothing staff.
 
-Every import counts, at module level or inside a function, absolute or relative.
+The rules are import-linter contracts in ``pyproject.toml`` (``lint-imports``, run by ``scripts/test.sh``). These
+tests prove that the contracts see every kind of import by breaking a copy of the tree, and check the one thing
+import-linter cannot see: a module named in a string, to be imported by hand.
 """
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hw4", "autograder", "solutions")
-STAFF = ("autograder", "solutions")
+FORBIDDEN = {"hw4": ("autograder", "solutions"), "solutions": ("autograder",)}
 
 
 def module_name(path: Path) -> str:
@@ -23,59 +28,74 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
 
 
-def imports(name: str) -> set[str]:
-    """Every module ``name`` imports (a ``from package import module`` names the module)."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
-                base = f"{base}.{node.module}" if node.module else base
-            else:
-                base = node.module or ""
-            found |= {f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names}
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
-              and node.args and isinstance(node.args[0], ast.Constant)):
-            found.add(str(node.args[0].value))
-        elif isinstance(node, ast.Constant) and node.value in MODULES:  # a module named to be imported by hand
-            found.add(node.value)
-    return found
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` over the packages under ``root``, with the contracts of ``root/pyproject.toml``."""
+    command = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    return subprocess.run([sys.executable, "-c", command, "--no-cache", "--no-logo"], cwd=root, text=True,
+                          capture_output=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)}, timeout=300)
 
 
-GRAPH = {name: {m for m in imports(name) if m in MODULES} for name in MODULES}
-EVERY = {name: imports(name) for name in MODULES}
+@pytest.fixture(scope="module")
+def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packages' sources and pyproject.toml, copied (no data files: the import graph needs none)."""
+    root = tmp_path_factory.mktemp("tree")
+    shutil.copy(ROOT / "pyproject.toml", root)
+    for path in MODULES.values():
+        target = root / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    return root
 
 
-def test_the_walk_sees_imports_at_every_level():
-    assert "autograder.references" in GRAPH["autograder.pipeline"]  # module level, relative
-    assert "autograder.integrity" in GRAPH["autograder.gradescope_run"]  # inside a function: from . import x
-    assert "hw4.answers" in GRAPH["autograder.references"]  # inside a function, absolute
+def test_the_contracts_hold():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("package, forbidden", [("hw4", STAFF), ("solutions", ("autograder",))])
-def test_no_module_imports_upward(package, forbidden):
-    for name, found in EVERY.items():
+BREAKS = {
+    "module level, absolute": ("hw4/sampling.py", "from autograder import grade\n"),
+    "inside a function": ("hw4/sampling.py", "def _f():\n    from solutions import homework4\n"),
+    "solutions up to autograder": ("solutions/lab.py", "import autograder.grade\n"),
+    "for the type checker only": ("hw4/cases.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                                  "    import autograder.cli\n"),
+    "a cycle, relative": ("autograder/references.py", "def _f():\n    from . import pipeline\n"),
+}
+
+
+@pytest.mark.parametrize("added", BREAKS.values(), ids=BREAKS.keys())
+def test_the_contracts_see_every_kind_of_import(tree_copy, added):
+    relative, line = added
+    path = tree_copy / relative
+    original = path.read_text()
+    try:
+        path.write_text(original + "\n\n" + line)
+        result = lint_imports(tree_copy)
+    finally:
+        path.write_text(original)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BROKEN" in result.stdout and "1 broken" in result.stdout, result.stdout
+
+
+def names_by_hand(path: Path) -> set[str]:
+    """Every package module that ``path`` names in a string (``import_module("...")``, ``find_spec("...")``)."""
+    return {node.value for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in MODULES}
+
+
+def test_the_string_walk_sees_a_module_named_by_hand():
+    assert "autograder.mistakes" in names_by_hand(MODULES["autograder.diagnose"])
+
+
+@pytest.mark.parametrize("package", FORBIDDEN)
+def test_no_module_names_a_forbidden_module_to_import_by_hand(package):
+    for name, path in MODULES.items():
         if name.split(".")[0] == package:
-            upward = sorted(m for m in found if m.split(".")[0] in forbidden)
-            assert not upward, f"{name} imports {', '.join(upward)}"
+            upward = sorted(m for m in names_by_hand(path) if m.split(".")[0] in FORBIDDEN[package])
+            assert not upward, f"{name} names {', '.join(upward)}"
 
 
-def test_no_import_cycles():
-    def cycle_from(start: str, path: list[str], seen: set[str]) -> list[str] | None:
-        for nxt in sorted(GRAPH[start]):
-            if nxt in path:
-                return path[path.index(nxt):] + [nxt]
-            if nxt not in seen:
-                seen.add(nxt)
-                found = cycle_from(nxt, path + [nxt], seen)
-                if found:
-                    return found
-        return None
-
-    for name in sorted(m for m in MODULES if m.split(".")[0] in STAFF):
-        cycle = cycle_from(name, [name], {name})
-        assert cycle is None, " -> ".join(cycle)
+def test_scripts_test_sh_runs_the_type_checker_and_the_contracts():
+    lines = (ROOT / "scripts" / "test.sh").read_text().splitlines()
+    assert any(line.startswith('"$VENV/bin/mypy"') for line in lines)
+    assert any(line.startswith('"$VENV/bin/lint-imports"') for line in lines)

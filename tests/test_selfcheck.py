@@ -105,3 +105,14 @@ def test_a_crashing_function_names_the_error_and_line():
 
     [(message, passed)] = run_checks(to_d)
     assert not passed and message.startswith("FAIL") and "RuntimeError" in message and "line" in message
+
+
+def test_a_callable_without_a_name_beside_a_homework_function_is_left_out():
+    import functools
+
+    def simple_sample(model, x, sigmas, extra_args=None):
+        raise NotImplementedError()
+
+    unnamed = functools.partial(print)  # no __name__, bound to no notebook name: check() cannot place it
+    [(message, passed)] = run_checks(simple_sample, unnamed)
+    assert not passed and message == "TODO  Q1 simple_sample: not implemented yet."
