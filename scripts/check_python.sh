@@ -41,6 +41,8 @@ have=$("$ROOT/usr/bin/python3" -c 'import sys; print("%d.%d" % sys.version_info[
   || chroot "$ROOT" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 [ "$have" = "$VERSION" ] || { echo "check_python: $SUITE's python3 is $have, not $VERSION" >&2; exit 1; }
 
+# The root is a mount point of its own, so that bubblewrap (the sandbox tests) can make it a slave mount there.
+mount --bind "$ROOT" "$ROOT"; mounted+=("$ROOT")
 for fs in proc sys dev dev/pts; do
   mkdir -p "$ROOT/$fs"
   mount --bind "/$fs" "$ROOT/$fs"; mounted+=("$ROOT/$fs")

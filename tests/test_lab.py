@@ -14,6 +14,7 @@ from test_notebooks import execute, text_output
 
 from hw4 import questions as Q
 from hw4.colab import colab_url, setup_cell_source
+from hw4.plots import PLAYER_RATE
 from hw4.selfcheck import run_checks
 from solutions.build import LAB_SOLUTIONS_SOURCE, LAB_STUB, LAB_TEMPLATE, function_sources, source_notebook
 
@@ -151,7 +152,7 @@ def test_lab_helpers(model):
     assert lab.device_for("embedded") == "cpu"
     assert lab.sample_size(model, 6.0) == 128 * 2048 and lab.sample_size(model, 0.0) == 4 * 2048  # whole patches of 4
     player = lab.play(torch.full((1, 2, 4096), 3.0), 44100, "loud")
-    assert player.rate == 44100 and "loud" in player._repr_html_()
+    assert player.rate == PLAYER_RATE < 44100 and "loud" in player._repr_html_()  # compact, as the homework's
     schedules = {"a": torch.tensor([10.0, 1.0, 0.0]), "b": torch.tensor([5.0, 0.0])}
     assert lab.plot_schedules(schedules).axes[0].get_yscale() == "log"
     assert len(lab.plot_curves(torch.arange(3), {"x": torch.arange(3)}, "t", "x", "y").axes[0].lines) == 1

@@ -37,8 +37,10 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300) -> nbforma
     return nb
 
 
-def text_output(nb: nbformat.NotebookNode) -> str:
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+def text_output(nb: nbformat.NotebookNode, last: bool = True) -> str:
+    """What the code cells printed; without the last (submit) cell when ``last`` is False."""
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    return "\n".join(o.get("text", "") for c in (cells if last else cells[:-1]) for o in c.outputs)
 
 
 def test_generated_files_are_up_to_date():
@@ -97,10 +99,11 @@ def solution_run(tmp_path_factory) -> tuple[nbformat.NotebookNode, Path]:
 
 def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(solution_run):
     nb, tmp_path = solution_run
-    out = text_output(nb)
+    out, checks = text_output(nb), text_output(nb, last=False)
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     assert "execute_result" not in [o.output_type for o in last.outputs], "submit() shows a value"
-    assert out.count("PASS") == 6, out
+    assert checks.count("PASS") == 6, checks  # one per check() cell
+    assert out.count("self-check PASS") == 6, out  # and submit's summary, one line per question
     assert "FAIL" not in out and "TODO" not in out
     pickle, script = tmp_path / "homework4.pkl", tmp_path / "homework4_stub.py"
     assert pickle.is_file() and script.is_file()
@@ -222,7 +225,7 @@ def test_every_demo_plays_the_reference_next_to_the_result():
 
 
 def test_stub_notebook_runs_and_reports_todo(tmp_path):
-    out = text_output(execute(saved(nbformat.read(STUB, as_version=4), tmp_path), tmp_path))
+    out = text_output(execute(saved(nbformat.read(STUB, as_version=4), tmp_path), tmp_path), last=False)
     assert out.count("TODO") == 6, out
     assert "Traceback" not in out
 
