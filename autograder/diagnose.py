@@ -17,7 +17,6 @@ from hw4.answers_file import Answers
 from hw4.cases import CaseSet
 from hw4.catalogue import combo_key
 from hw4.judge import Diagnosis, explain
-from hw4.questions import GRADED
 
 from .references import cache_path, cached, store
 
@@ -37,7 +36,10 @@ def catalogue_version() -> str:
 class Diagnoser:
     """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
-    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED, model=None):
+    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet | None = None, model=None):
+        from hw4.assignments import get
+
+        cases = get().graded_cases if cases is None else cases
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}  # (combination, question): answers by case
         self._version = catalogue_version()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from hw4.answers_file import Answers, CannotGrade, QuestionAnswers
+from hw4.assignments import Assignment, get
 from hw4.compare import Verdict, compare
-from hw4.questions import HOMEWORK
 from hw4.text import printable
 
 MAX_ERROR = 500  # characters of a recorded error shown in feedback
@@ -73,12 +73,12 @@ def check_compatible(answers: Answers, references: Answers) -> None:
                           "(git pull) and run the runner again.")
 
 
-def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
+def _problem(entry: QuestionAnswers | None, title: str) -> str | None:
     """Why a question's entry in the file cannot be graded, if it cannot."""
     if entry is None:
-        return f"The file holds no answers for {HOMEWORK[question].title}."
+        return f"The file holds no answers for {title}."
     if entry.problem:
-        return f"The entry for {HOMEWORK[question].title} is {entry.problem}."
+        return f"The entry for {title} is {entry.problem}."
     return None
 
 
@@ -102,24 +102,25 @@ def _feedback(results: list[CaseResult], note: str | None) -> str:
     return f"{head}; e.g. case '{wrong[0].name}': {wrong[0].reason}."
 
 
-def grade(answers: Answers, references: Answers, diagnoser=None) -> Report:
-    """Score ``answers`` against ``references`` with each question's points; ``diagnoser`` (optional) names likely
-    mistakes."""
+def grade(answers: Answers, references: Answers, diagnoser=None, assignment: Assignment | None = None) -> Report:
+    """Score ``answers`` against ``references`` with the points of ``assignment``'s questions (default: the
+    homework's); ``diagnoser`` (optional) names likely mistakes."""
+    questions = (assignment or get()).questions
     check_compatible(answers, references)
-    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers.questions if k not in HOMEWORK]
+    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers.questions if k not in questions]
     per_question: dict[str, list[CaseResult]] = {}
     student: dict[str, dict] = {}
     problems: dict[str, str | None] = {}
-    for q in HOMEWORK:
+    for q in questions:
         entry = answers.questions.get(q)
-        problems[q] = _problem(entry, q)
+        problems[q] = _problem(entry, questions[q].title)
         entry = entry or QuestionAnswers()
         student[q] = entry.answers
         expected = references.questions[q].answers
         per_question[q] = [_case_result(name, entry.answers, entry.errors, value) for name, value in expected.items()]
     correct = frozenset(q for q, rs in per_question.items() if all(r.passed for r in rs))
     results = []
-    for q in HOMEWORK:
+    for q in questions:
         cases, note = per_question[q], problems[q]
         wrong = [r.name for r in cases if not r.passed and r.error is not None]  # an array, but other values
         if wrong and diagnoser is not None and note is None:
@@ -130,7 +131,7 @@ def grade(answers: Answers, references: Answers, diagnoser=None) -> Report:
                     for r in cases:
                         if r.name in wrong:
                             r.passed, r.reason = True, f"accepted ({diagnosis.entry_name})"
-        points = float(HOMEWORK[q].points)
+        points = float(questions[q].points)
         score = round(points * sum(r.passed for r in cases) / max(len(cases), 1), 2)
-        results.append(QuestionResult(q, HOMEWORK[q].title, score, points, _feedback(cases, note), cases))
+        results.append(QuestionResult(q, questions[q].title, score, points, _feedback(cases, note), cases))
     return Report(results, notes)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import tomli_w
 
+from hw4 import assignments
 from hw4.colab import badge_markdown, with_badge
 from hw4.errors import UserError
 
@@ -30,16 +31,23 @@ except ModuleNotFoundError:  # Python 3.10: pytest's tomli is the same parser
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]
-STUB = "notebooks/homework4_stub.ipynb"
-LAB_STUB = "notebooks/lab_stub.ipynb"
-NOTEBOOKS = (LAB_STUB, STUB, "runner.ipynb")  # the lab comes first
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+RELEASED = tuple(sorted((a for a in assignments.every() if a.stub.is_relative_to(REPO)), key=lambda a: a.graded))
+"""Every assignment kept in this repository, the ungraded ones (the lab) first."""
 # Each student notebook is generated from its template and solutions: (stub, template, solutions).
-GENERATED = ((STUB, "notebooks/template/homework4.ipynb", "solutions/homework4.py"),
-             (LAB_STUB, "notebooks/template/lab.ipynb", "solutions/lab.py"))
+GENERATED = tuple((_relative(a.stub), _relative(a.template), _relative(a.solutions_file)) for a in RELEASED)
+STUB = _relative(assignments.HOMEWORK4.stub)
+LAB_STUB = _relative(assignments.LECTURE_LAB.stub)
+NOTEBOOKS = (*(stub for stub, _, _ in GENERATED), "runner.ipynb")
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
-REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
-                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl")
+REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "embedded/model.safetensors", "embedded/model_config.json",
+                       "lab.py", *(a.self_check_data.relative_to(REPO / PACKAGE).as_posix() for a in RELEASED))
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
 STAFF_REQUIREMENTS = ("nbgrader", "tomli-w")
@@ -137,7 +145,7 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 def student_readme(repository: str | None, branch: str | None) -> str:
     """The student README: set up, start with the lab, work in the notebook, make ``homework4.pkl``, submit."""
-    lab, stub, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    lab, stub, runner = (badge_markdown(p, repository, branch) for p in (LAB_STUB, STUB, "runner.ipynb"))
     return f"""# Homework 4: sampling from Stable Audio Open
 
 **Start here:** the lecture lab, {lab} (`notebooks/lab_stub.ipynb`), takes the model apart

@@ -3,14 +3,15 @@ denoiser, seeding, clip latents encoded once per run, sampling set-ups, noise, t
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 import torch
 
+from .assignments import find
 from .cases import SampleCase
 from .clips import clip_latent
-from .questions import find
 from .sampling import make_denoiser, seeded, setup_sampling
 
 
@@ -18,10 +19,14 @@ class CaseInputs:
     """The toolbox a case builds its inputs with (``case.call(fn, inputs)``); clip latents are encoded once per run
     and handed out as copies."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module | None):
         self.model = model
-        self.denoiser = make_denoiser(model)
         self._latents: dict[str, torch.Tensor] = {}
+
+    @functools.cached_property
+    def denoiser(self) -> Any:
+        """The model wrapped as k-diffusion's denoiser (made when a case first samples)."""
+        return make_denoiser(self.model)
 
     seeded = staticmethod(seeded)
 

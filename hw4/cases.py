@@ -11,14 +11,30 @@ no torch: the grader reads it without loading anything.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import ItemsView, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ClipName = Literal["chord", "drums", "bass_arpeggio", "sweep", "bells", "rain"]
+"""The reference clips a case may name (``hw4.clips.CLIPS``; a test keeps the two equal)."""
 
 DEFAULT_STEPS = 50
 DEFAULT_CFG_SCALE = 7.0
 
 
-@dataclass(frozen=True)
+@runtime_checkable
+class Case(Protocol):
+    """What every kind of case is: a name, unique within its question, and how to call a function on it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def call(self, fn: Any, inputs: Any) -> Any:
+        """Build the case's inputs with the toolbox ``inputs`` and return what ``fn`` returns on them."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
 class ToDCase:
     """``to_d`` on random ``x``/``denoised`` of ``shape`` with per-batch noise levels ``sigma``."""
 
@@ -32,15 +48,15 @@ class ToDCase:
         return fn(x * 10, inputs.tensor(self.sigma), denoised)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SampleCase:
     """Plain Euler sampling of ``prompt`` from the noise of ``seed``."""
 
     name: str
     prompt: str
     seed: int
-    steps: int = field(default=DEFAULT_STEPS, kw_only=True)
-    cfg_scale: float = field(default=DEFAULT_CFG_SCALE, kw_only=True)
+    steps: int = DEFAULT_STEPS
+    cfg_scale: float = DEFAULT_CFG_SCALE
 
     def call(self, fn: Any, inputs: Any) -> Any:
         x, sigmas, extra_args = inputs.sampling(self)
@@ -48,12 +64,12 @@ class SampleCase:
             return fn(inputs.denoiser, x, sigmas, extra_args=extra_args)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MaskCase:
     """A mask over the latent of ``clip`` from ``start_s`` to ``end_s`` seconds."""
 
     name: str
-    clip: str
+    clip: ClipName
     start_s: float
     end_s: float
 
@@ -61,11 +77,11 @@ class MaskCase:
         return fn(inputs.latent(self.clip), self.start_s, self.end_s)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InpaintCase(SampleCase):
     """Inpainting frames ``[start_frame, end_frame)`` of ``clip`` with ``prompt``; Q4 adds a paint window."""
 
-    clip: str
+    clip: ClipName
     start_frame: int
     end_frame: int
     paint_start: int | None = None
@@ -81,11 +97,11 @@ class InpaintCase(SampleCase):
             return fn(inputs.denoiser, x, sigmas, reference, mask, extra_args=extra_args, **window)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StyleCase(SampleCase):
     """Style transfer from ``clip`` towards ``prompt`` at ``strength``."""
 
-    clip: str
+    clip: ClipName
     strength: float
 
     def call(self, fn: Any, inputs: Any) -> Any:
@@ -98,7 +114,7 @@ class StyleCase(SampleCase):
 # -- The lecture lab's kinds: plain tensors in, no model ----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CorruptCase:
     """Clean ``x0`` and ``noise`` of ``shape`` drawn from ``seed``, corrupted to ``sigma`` (one number, or one per item)."""
 
@@ -112,7 +128,7 @@ class CorruptCase:
         return fn(x0, noise, inputs.tensor(self.sigma) if isinstance(self.sigma, tuple) else self.sigma)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CosineCase:
     """The cosine schedule at times ``t`` out of ``T``, with offset ``s``."""
 
@@ -125,7 +141,7 @@ class CosineCase:
         return fn(inputs.tensor(self.t), self.T, self.s)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScheduleCase:
     """A schedule of ``steps`` levels from ``sigma_max`` down to ``sigma_min``."""
 
@@ -138,7 +154,7 @@ class ScheduleCase:
         return fn(self.steps, self.sigma_min, self.sigma_max)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GuidanceCase:
     """Unconditional and conditional estimates of ``shape`` drawn from ``seed``, combined at ``cfg_scale``."""
 
@@ -152,7 +168,7 @@ class GuidanceCase:
         return fn(uncond, cond, self.cfg_scale)
 
 
-def denoiser_evaluations(case: Any) -> int:
+def denoiser_evaluations(case: Case) -> int:
     """How many denoiser evaluations the reference solution makes on ``case`` (at most): a sampling case's steps."""
     return int(case.steps) if isinstance(case, SampleCase) else 0
 
@@ -161,18 +177,18 @@ def denoiser_evaluations(case: Any) -> int:
 class CaseSet:
     """All cases of one run, by question."""
 
-    cases: dict[str, tuple] = field(default_factory=dict)
+    cases: dict[str, tuple[Case, ...]] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
         """A fingerprint of every case; answers made for other cases are refused by the grader."""
         return hashlib.sha256(repr(sorted(self.cases.items())).encode()).hexdigest()[:16]
 
-    def __getitem__(self, question: str) -> tuple:
+    def __getitem__(self, question: str) -> tuple[Case, ...]:
         return self.cases[question]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.cases)
 
-    def items(self):
+    def items(self) -> ItemsView[str, tuple[Case, ...]]:
         return self.cases.items()

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .assignments import before, find
 from .catalogue import BY_NAME, combo_key, mistakes_for, variant_sets
 from .compare import compare
-from .questions import HOMEWORK, before
 
 AnswersOf = Callable[[tuple[str, ...], str], "dict | None"]
 
@@ -53,7 +53,7 @@ def explain(question: str, student: dict[str, dict], wrong: list[str], answers_o
         for mistake in earlier:
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, f"Right, given the mistake already counted in "
-                                               f"{HOMEWORK[mistake.question].title} ({mistake.name}): full credit here.", True)
+                                               f"{find(mistake.question).title} ({mistake.name}): full credit here.", True)
         for mistake in mistakes_for(question):
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, mistake.feedback, False)

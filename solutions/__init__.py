@@ -1,4 +1,4 @@
-"""The solutions (staff only): ``SOLUTIONS_FILE`` is the one copy of the homework's solution code.
+"""The solutions (staff only): each assignment's ``solutions_file`` is the one copy of its solution code.
 
 ``fresh_solutions()`` loads it as a new module (the autograder's references, the catalogue's variants in
 ``solutions.variants`` and the self-check data all start from one); reading the path needs no torch.
@@ -9,8 +9,7 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-SOLUTIONS_FILE = Path(__file__).resolve().parent / "homework4.py"
-LAB_SOLUTIONS_FILE = Path(__file__).resolve().parent / "lab.py"
+from hw4.assignments import get
 
 
 def fresh_module(path: Path, name: str) -> types.ModuleType:
@@ -21,6 +20,6 @@ def fresh_module(path: Path, name: str) -> types.ModuleType:
     return module
 
 
-def fresh_solutions() -> types.ModuleType:
-    """A new, independent module made from the solutions' source (so overrides never leak)."""
-    return fresh_module(SOLUTIONS_FILE, "solutions_copy")
+def fresh_solutions(assignment: str | None = None) -> types.ModuleType:
+    """A new, independent module made from the solutions' source of ``assignment`` (default: the homework)."""
+    return fresh_module(get(assignment).solutions_file, "solutions_copy")

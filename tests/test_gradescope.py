@@ -218,7 +218,8 @@ def test_missing_submission(root):
     results = gradescope.run_autograder(root=root)
     assert results == written(root)
     assert results["score"] == 0 and results["tests"] == []
-    assert results["output"] == gradescope.MISSING and results["output"].startswith("No homework4.pkl was submitted: ")
+    assert results["output"] == gradescope.MISSING.format(answers="homework4.pkl", script="homework4_stub.py")
+    assert results["output"].startswith("No homework4.pkl was submitted: ")
 
 
 def test_missing_submission_folder(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from autograder import references as R
+from hw4 import assignments as A
 from hw4 import questions as Q
 from hw4.cases import CaseSet
 
@@ -18,12 +20,12 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
     base = R.reference_key()
     assert R.reference_key() == base
     copy = tmp_path / "homework4.py"
-    shutil.copy(R.SOLUTIONS_FILE, copy)
+    shutil.copy(A.HOMEWORK4.solutions_file, copy)
     copy.write_text(copy.read_text() + "\n# edited\n")
-    monkeypatch.setattr(R, "SOLUTIONS_FILE", copy)
+    monkeypatch.setitem(A._REGISTRY, A.DEFAULT, dataclasses.replace(A.HOMEWORK4, solutions_file=copy))
     assert R.reference_key() != base
     monkeypatch.undo()
-    fewer = CaseSet({q: Q.GRADED[q][:2] for q in tuple(Q.HOMEWORK)})
+    fewer = CaseSet({q: A.HOMEWORK4.graded_cases[q][:2] for q in tuple(Q.HOMEWORK)})
     assert R.reference_key(cases=fewer) != base
     assert R.reference_key("sao") != base
     monkeypatch.setattr(R, "_library_versions", lambda: "torch=0.0")
