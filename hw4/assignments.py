@@ -12,9 +12,11 @@ resolved only when a model is asked for.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 import os
-import types
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +52,7 @@ def resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)  # compared and hashed by identity: the registry holds one per key
 class Assignment:
     """One assignment: its questions, files, self-check data, model, provided globals and (by path) solutions."""
 
@@ -142,12 +144,13 @@ def unregister(key: str) -> None:
 def load_file(path: str | Path) -> Assignment:
     """Run the Python file ``path`` and register the ``ASSIGNMENT`` it defines."""
     path = Path(path).resolve()
-    module = types.ModuleType(f"hw4_assignment_{path.stem}")
-    module.__file__ = str(path)
-    try:
-        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
-    except OSError as err:
-        raise UserError(f"Cannot read the assignment file {path} named in {ENV} ({err.strerror}).") from None
+    if not path.is_file():
+        raise UserError(f"There is no assignment file {path}.")
+    name = f"hw4_assignment_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses defined in the file look their module up here
+    spec.loader.exec_module(module)
     found = getattr(module, "ASSIGNMENT", None)
     if not isinstance(found, Assignment):
         raise UserError(f"{path} (named in {ENV}) defines no ASSIGNMENT = Assignment(...).")

@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterable
 
-from .assignments import DEFAULT, ENV
+from .assignments import DEFAULT, ENV, get
 from .errors import UserError
 from .files import ANSWERS, NOTEBOOK, SCRIPT
 from .model import EMBEDDED, MODEL_CHOICES
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None, registers: Iterable[Register] | None = N
         return 2
     args = top.parse_args(argv)
     try:
+        if getattr(args, "assignment", None):
+            get(args.assignment)  # an unknown key is one sentence before anything loads
         return args.fn(args)
     except UserError as err:  # every error a user can fix derives from hw4.errors.UserError
         print(f"hw4 {args.command}: {err}", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from autograder.feedback import format_table
 from autograder.grade import grade
 from hw4 import assignments as A
@@ -61,3 +63,17 @@ def test_a_seventh_question_is_one_record_plus_its_solution(model, monkeypatch):
     assert report.total == 100 and report.max_total == 110
     assert "Q6 difference" in format_table(report)
     assert grade(references, references).total == 110
+
+
+def test_case_records_are_keyword_only_and_name_only_real_clips():
+    """``InpaintCase(name=..., start_frame=...)`` says which number is which; a positional one is refused."""
+    from typing import get_args
+
+    from hw4.cases import ClipName, InpaintCase
+    from hw4.clips import CLIPS
+
+    assert set(get_args(ClipName)) == set(CLIPS)
+    with pytest.raises(TypeError):
+        InpaintCase("early_window", "heavy distorted bass", 302, "drums", 30, 90, 0, 25)  # type: ignore[misc]
+    case = A.find("q4_variable_inpaint").graded[1]
+    assert (case.name, case.start_frame, case.end_frame, case.paint_start, case.paint_end) == ("early_window", 30, 90, 0, 25)
