@@ -224,7 +224,7 @@ def test_missing_submission(root):
 
 def test_missing_submission_folder(tmp_path):
     results = gradescope.run_autograder(root=tmp_path / "autograder")
-    assert results["score"] == 0 and results["output"] == gradescope.MISSING
+    assert results["score"] == 0 and results["output"].startswith("No homework4.pkl was submitted: ")
     assert written(tmp_path / "autograder") == results
 
 
