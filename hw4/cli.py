@@ -43,7 +43,8 @@ def cmd_answers(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     from .runner import write_answers
 
-    write_answers(args.notebook, output=None, model=args.model, progress=not args.quiet, assignment=args.assignment)
+    write_answers(args.notebook or get(args.assignment).notebook, output=None, model=args.model,
+                  progress=not args.quiet, assignment=args.assignment)
     return 0
 
 
