@@ -28,7 +28,7 @@ def _tone(freq: np.ndarray | float, t: np.ndarray, harmonics: tuple[float, ...] 
     """A sum of harmonics of ``freq`` (constant or per sample) with phase accumulated over ``t``."""
     freq = np.broadcast_to(np.asarray(freq, dtype=np.float64), t.shape)
     phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
-    return sum(a * np.sin((k + 1) * phase) for k, a in enumerate(harmonics) if a)
+    return np.asarray(sum(a * np.sin((k + 1) * phase) for k, a in enumerate(harmonics) if a))  # same sums, one type
 
 
 def _filtered_noise(rng: np.random.Generator, n: int, low_hz: float, high_hz: float, tilt: float = 0.0) -> np.ndarray:
