@@ -104,7 +104,8 @@ def test_solution_notebook_runs_every_self_check_passes_and_submits_in_one_step(
     assert "execute_result" not in [o.output_type for o in last.outputs], "submit() shows a value"
     assert checks.count("PASS") == 6, checks  # one per check() cell
     assert out.count("self-check PASS") == 6, out  # and submit's summary, one line per question
-    assert "FAIL" not in out and "TODO" not in out
+    assert "FAIL" not in checks and "TODO" not in checks
+    assert "self-check FAIL" not in out and "self-check TODO" not in out
     pickle, script = tmp_path / "homework4.pkl", tmp_path / "homework4_stub.py"
     assert pickle.is_file() and script.is_file()
     assert out.rstrip().endswith(f"Upload these two files to Gradescope:\n  {pickle.resolve()}\n  {script.resolve()}")
