@@ -36,6 +36,8 @@ def _guarded(tree: ast.AST) -> set[int]:
                 isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
                 for h in node.handlers):
             guarded.update(id(n) for child in node.body for n in ast.walk(child))
+        if isinstance(node, ast.If) and "sys.version_info" in ast.unparse(node.test):  # if sys.version_info >= ...
+            guarded.update(id(n) for child in node.body for n in ast.walk(child))
     return guarded
 
 
@@ -96,3 +98,6 @@ def test_the_check_finds_what_310_lacks(code):
 
 def test_a_fallback_import_is_fine():
     assert newer_than_310("try:\n    import tomllib\nexcept ModuleNotFoundError:\n    import tomli as tomllib\n") == []
+    assert newer_than_310("import sys\nif sys.version_info >= (3, 11):\n    import tomllib\nelse:\n"
+                          "    import tomli as tomllib\n") == []
+    assert newer_than_310("import sys\nif sys.platform == 'linux':\n    import tomllib\n")  # not a version guard
