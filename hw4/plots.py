@@ -134,7 +134,7 @@ def plot_mask(mask: ArrayLike, sample_rate: int, downsampling_ratio: int, title:
     ax = fig.add_subplot()
     ax.stairs(values, np.arange(frames + 1), fill=True, alpha=0.4, baseline=0.0)
     ax.set_xlim(0, frames)
-    low, high = min(0.0, float(values.min())), max(1.0, float(values.max()))
+    low, high = min(0.0, float(np.min(values))), max(1.0, float(np.max(values)))
     ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
     ax.set_xlabel("latent frame")
     ax.set_ylabel("mask (1 = regenerate)")

@@ -79,7 +79,7 @@ def drums(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
 def _chord_notes(rng: np.random.Generator, low: int, high: int) -> list[list[int]]:
     """A progression of 2-4 triads (major or minor) with roots between midi ``low`` and ``high``."""
     root = int(rng.integers(low, high))
-    steps = rng.choice([[0, 5, 7, 0], [0, 9, 5, 7], [0, 7, 9, 5], [0, 3, 8, 10]])
+    steps = np.asarray(rng.choice([[0, 5, 7, 0], [0, 9, 5, 7], [0, 7, 9, 5], [0, 3, 8, 10]]))
     chords = []
     for step in steps[: int(rng.integers(2, 5))]:
         third = 3 if rng.random() < 0.4 else 4
