@@ -13,7 +13,7 @@ case "$VERSION" in
   3.13) SUITE=trixie ;;
   *) echo "check_python: no Debian release ships Python $VERSION as python3 (try 3.11 or 3.13)" >&2; exit 2 ;;
 esac
-[ "$(id -u)" = 0 ] || { echo "check_python: debootstrap and chroot need root" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "check_python: debootstrap and the mount namespace need root" >&2; exit 2; }
 
 # The mirror: $HW4_DEBIAN_MIRROR, else the first non-security Debian URI in this machine's apt sources.
 mirror=${HW4_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
@@ -21,12 +21,6 @@ mirror=${HW4_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/
 [ -n "$mirror" ] || { echo "check_python: no Debian mirror in /etc/apt; set HW4_DEBIAN_MIRROR" >&2; exit 2; }
 
 ROOT=${HW4_PYROOT_DIR:-$HOME/.cache/hw4-pyroots}/$SUITE
-mounted=()
-cleanup() {
-  local i
-  for ((i=${#mounted[@]}-1; i>=0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
 
 if [ ! -f "$ROOT/.hw4-root-ready" ]; then
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
@@ -41,12 +35,6 @@ have=$("$ROOT/usr/bin/python3" -c 'import sys; print("%d.%d" % sys.version_info[
   || chroot "$ROOT" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 [ "$have" = "$VERSION" ] || { echo "check_python: $SUITE's python3 is $have, not $VERSION" >&2; exit 1; }
 
-# The root is a mount point of its own, so that bubblewrap (the sandbox tests) can make it a slave mount there.
-mount --bind "$ROOT" "$ROOT"; mounted+=("$ROOT")
-for fs in proc sys dev dev/pts; do
-  mkdir -p "$ROOT/$fs"
-  mount --bind "/$fs" "$ROOT/$fs"; mounted+=("$ROOT/$fs")
-done
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 # The root trusts what this machine trusts (a proxy's own authority, say): pip there uses the host's CA bundle.
 ca=/usr/local/share/hw4-host-ca.crt
@@ -58,7 +46,17 @@ git ls-files -co --exclude-standard -z | xargs -0 -I{} sh -c '[ -e "{}" ] && pri
   | tar --null -T - -cf - | tar -xf - -C "$ROOT/src"
 
 echo "check_python: Python $VERSION ($SUITE): setup, fast tests, demo"
-chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+# The checks run in a mount namespace of their own whose / is the root (pivot_root, not chroot): a chrooted process
+# may not create user namespaces, so the sandbox tests' user-namespace mechanism would be skipped there, and
+# bubblewrap needs / to be a mount point. The namespace's mounts go away with it, however the run ends.
+unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
+  root=$1; shift
+  mount --bind "$root" "$root"
+  for fs in proc sys dev; do mkdir -p "$root/$fs"; mount --rbind "/$fs" "$root/$fs"; done
+  cd "$root"; mkdir -p .host; pivot_root . .host; cd /
+  umount -l /.host
+  exec /usr/bin/env -i "$@"
+' enter "$ROOT" HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
   PYTHON=python3 HW4_VENV=/opt/hw4-venv PIP_CACHE_DIR=/root/.cache/pip HW4_CACHE_DIR=/root/.cache/hw4 \
   PIP_CERT=$ca SSL_CERT_FILE=$ca REQUESTS_CA_BUNDLE=$ca PIP_DEFAULT_TIMEOUT=180 \
   ${PIP_INDEX_URL:+PIP_INDEX_URL=$PIP_INDEX_URL} ${PIP_EXTRA_INDEX_URL:+PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL} \
