@@ -52,8 +52,7 @@ def provided(model, config, model_name):
     return {"MODEL": model_name}
 
 
-QUESTIONS = registry(Question(
-    "toy_double", "double", "Toy double", 5,
+QUESTIONS = registry(Question(key="toy_double", function="double", title="Toy double", points=5,
     graded=(DoubleCase(name="small", seed=1, shape=(2, 3)), DoubleCase(name="tall", seed=2, shape=(8, 1))),
     self_check=(DoubleCase(name="check", seed=3, shape=(4,)),),
     hint="Twice the input, elementwise."))

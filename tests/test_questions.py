@@ -43,7 +43,7 @@ def test_the_graded_cases_keep_their_fingerprint():
 
 def test_a_seventh_question_is_one_record_plus_its_solution(model, monkeypatch):
     """Added to the registry, a question is run, titled, pointed and graded from its record alone."""
-    seventh = Q.Question("q6_difference", "difference", "Q6 difference", 10,
+    seventh = Q.Question(key="q6_difference", function="difference", title="Q6 difference", points=10,
                          graded=(ToDCase(name="small", seed=7, shape=(1, 64, 4), sigma=(2.0,)), ToDCase(name="pair", seed=8, shape=(2, 64, 4), sigma=(1.0, 3.0))))
     monkeypatch.setitem(Q.HOMEWORK, seventh.key, seventh)
     cases = CaseSet({**{key: q.self_check for key, q in Q.HOMEWORK.items() if key != seventh.key},
@@ -65,8 +65,9 @@ def test_a_seventh_question_is_one_record_plus_its_solution(model, monkeypatch):
     assert grade(references, references).total == 110
 
 
-def test_case_records_are_keyword_only_and_name_only_real_clips():
-    """``InpaintCase(name=..., start_frame=...)`` says which number is which; a positional one is refused."""
+def test_case_and_question_records_are_keyword_only_and_name_only_real_clips():
+    """``InpaintCase(name=..., start_frame=...)`` says which number is which; a positional one is refused, and so
+    is a positional ``Question`` (which of its strings is the key, the function, the title)."""
     from typing import get_args
 
     from hw4.cases import ClipName, InpaintCase
@@ -75,5 +76,7 @@ def test_case_records_are_keyword_only_and_name_only_real_clips():
     assert set(get_args(ClipName)) == set(CLIPS)
     with pytest.raises(TypeError):
         InpaintCase("early_window", "heavy distorted bass", 302, "drums", 30, 90, 0, 25)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Q.Question("q6", "difference", "Q6 difference", 10)  # type: ignore[misc]
     case = A.find("q4_variable_inpaint").graded[1]
     assert (case.name, case.start_frame, case.end_frame, case.paint_start, case.paint_end) == ("early_window", 30, 90, 0, 25)
