@@ -23,9 +23,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     report = pipeline.grade_file(args.pickle, args.model, diagnose=not args.no_diagnose, assignment=args.assignment)
     message = None
     if args.submission:
-        _homework_only(args)
         mechanism = "unsandboxed" if args.unsandboxed else None
-        message = integrity.verify(args.submission, args.pickle, model=args.model, mechanism=mechanism).message
+        message = integrity.verify(args.submission, args.pickle, model=args.model, mechanism=mechanism,
+                                   assignment=args.assignment).message
         report.notes.append(message)
     print(feedback.format_table(report))
     if args.json:
@@ -49,9 +49,8 @@ def cmd_references(args: argparse.Namespace) -> int:
 def cmd_grade_all(args: argparse.Namespace) -> int:
     from . import batch
 
-    _homework_only(args)
     print(batch.grade_all(args.directory, args.csv, model_name=args.model, jobs=args.jobs, regrade=args.regrade,
-                          integrity=args.integrity))
+                          integrity=args.integrity, assignment=args.assignment))
     return 0
 
 
@@ -90,17 +89,7 @@ def cmd_build_notebooks(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
-    _homework_only(args)
-    return demo.run(Path(args.workdir), model_name=args.model)
-
-
-def _homework_only(args: argparse.Namespace) -> None:
-    """Refuse, in one sentence, an assignment other than the homework for a command that serves only it."""
-    from hw4.assignments import DEFAULT, get
-
-    chosen = get(args.assignment)
-    if chosen.key != DEFAULT:
-        raise UserError(f"hw4 {args.command} works on the homework ({DEFAULT}) only, not on {chosen.key}.")
+    return demo.run(Path(args.workdir), model_name=args.model, assignment=args.assignment)
 
 
 def register(add: cli.AddCommand) -> None:

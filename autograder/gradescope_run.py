@@ -26,9 +26,8 @@ import time
 import traceback
 from pathlib import Path
 
-from hw4.assignments import DEFAULT, Assignment, get
+from hw4.assignments import DEFAULT, Assignment, get, load_file
 from hw4.atomic import atomic_write
-from hw4.files import NOTEBOOK, SCRIPT
 from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.safe_pickle import AnswerFileError
 
@@ -65,16 +64,15 @@ def integrity_test(code: tuple[Path, ...], pickle_path: Path, model_name: str, s
     from . import integrity, sandbox
 
     ok = False
-    if assignment != DEFAULT:
-        message = f"The integrity check re-runs the homework's code only, so it did not run for {assignment}."
-    elif not code:
-        message = f"Neither {SCRIPT} nor {NOTEBOOK} was submitted, so the integrity check did not run."
+    chosen = get(assignment)
+    if not code:
+        message = f"Neither {chosen.script} nor {chosen.notebook} was submitted, so the integrity check did not run."
     elif seconds < MIN_RERUN_S:
         message = (f"The integrity check could not finish: only {seconds:.0f} s of the autograder's time "
                    f"were left for the re-run.")
     else:
         try:
-            result = integrity.verify(code, pickle_path, model=model_name, time_limit_s=seconds)
+            result = integrity.verify(code, pickle_path, model=model_name, time_limit_s=seconds, assignment=chosen.key)
             message, ok = result.message, bool(result.ok)
         except sandbox.SandboxUnavailable as err:
             message = f"The integrity check did not run: {err}"
@@ -135,7 +133,11 @@ def default_model(root: Path) -> str:
 
 
 def zip_assignment(root: Path) -> str:
-    """The assignment the zip was built for (``gradescope.json``), else the homework."""
+    """The assignment the zip was built for (``gradescope.json``), else the homework; one registered from a file
+    is registered again from the copy the zip carries."""
+    definition = _configured(root, "definition", "")
+    if definition:
+        load_file(Path(root) / "source" / definition)
     return _configured(root, "assignment", DEFAULT)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from hw4.assignments import DEFAULT, get
+from hw4.assignments import DEFAULT, definition_file, get
 from hw4.atomic import atomic_open
 from hw4.errors import MissingFile, UserError
 from hw4.install_settings import SETTINGS
@@ -27,6 +27,7 @@ from .gradescope_run import CONFIG_NAME, _log, prepare
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "gradescope_files"
 CACHE_FOLDER = "cache"
+ASSIGNMENT_FOLDER = "assignment"  # an assignment registered from a file: its record and solutions
 
 # What goes into the zip: these top-level files, and these packages (walked, minus the excluded names).
 TOP_FILES = ("pyproject.toml", "requirements-nodeps.txt", "README.md")
@@ -38,6 +39,20 @@ CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 EXECUTABLE = 0o100755 << 16
 REGULAR = 0o100644 << 16
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _definition_files(key: str) -> list[tuple[str, Path]]:
+    """``(name in the zip, file)`` of the record of an assignment registered from a file, then of its solutions
+    (the reference key hashes them), under ``assignment/`` as they lie beside the record; none for a shipped one."""
+    definition = definition_file(key)
+    if definition is None:
+        return []
+    solutions = get(key).solutions_file
+    if not solutions.resolve().is_relative_to(definition.parent):
+        raise UserError(f"{key}'s solutions file {solutions} is not in the folder of its record {definition}, so "
+                        f"the Gradescope zip cannot carry both.")
+    return [(f"{ASSIGNMENT_FOLDER}/{definition.name}", definition),
+            (f"{ASSIGNMENT_FOLDER}/{solutions.resolve().relative_to(definition.parent).as_posix()}", solutions)]
 
 
 def pinned_libraries() -> tuple[str, ...]:
@@ -131,6 +146,9 @@ def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = 
     pins = _library_pins()
     torch_pin = next((p for p in pins if p.startswith("torch==")), "")
     config = {"assignment": chosen.key, "model_name": model_name, "reference_key": key, "libraries": pins}
+    carried = _definition_files(chosen.key)
+    if carried:  # registered from a file (HW4_ASSIGNMENTS): the zip carries it, the first of these
+        config["definition"] = carried[0][0]
     generated: list[tuple[str, str, bool]] = [
         ("setup.sh", _template("setup.sh", TORCH_INDEX=f"--index-url {CPU_INDEX} " if "+cpu" in torch_pin else "",
                                TORCH=" ".join(requirement_name(pin) for pin in SETTINGS.torch),
@@ -139,6 +157,7 @@ def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = 
         ("constraints.txt", "# Library versions the cached references were computed with (hw4 gradescope).\n"
                             + "".join(f"{p}\n" for p in pins), False),
         (CONFIG_NAME, json.dumps(config, indent=2) + "\n", False),
+        *((name, path.read_text(), False) for name, path in carried),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     names: set[str] = set()

@@ -127,6 +127,7 @@ LECTURE_LAB = Assignment(
 
 _REGISTRY: dict[str, Assignment] = {}
 _loaded_files: set[str] = set()
+_definition_files: dict[str, Path] = {}  # key -> the file it was registered from (load_file)
 
 
 def register(assignment: Assignment) -> Assignment:
@@ -159,7 +160,14 @@ def load_file(path: str | Path) -> Assignment:
     found = getattr(module, "ASSIGNMENT", None)
     if not isinstance(found, Assignment):
         raise UserError(f"{path} (named in {ENV}) defines no ASSIGNMENT = Assignment(...).")
+    _definition_files[found.key] = path
     return register(found)
+
+
+def definition_file(key: str) -> Path | None:
+    """The Python file the assignment ``key`` was registered from (``load_file``), None for one registered in code
+    (the shipped ones): a process that must find it again, such as the sandboxed re-run, is given this file."""
+    return _definition_files.get(key) if key in _REGISTRY else None
 
 
 def _registry() -> dict[str, Assignment]:

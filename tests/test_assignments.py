@@ -1,4 +1,5 @@
-"""A third assignment is one record in a file of its own: stub, check(), runner, grading and Gradescope zip serve it.
+"""A third assignment is one record in a file of its own: stub, check(), runner, grading, the integrity re-run,
+grade-all and the Gradescope zip serve it.
 
 The toy assignment lives only in a temporary folder (its record, one question ``double(x)`` on a random
 tensor, its solutions with ``### BEGIN SOLUTION`` markers, a two-cell template, no model); nothing of the
@@ -7,8 +8,10 @@ shared code names it. The subprocess finds it through ``HW4_ASSIGNMENTS``, as a 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -136,7 +139,7 @@ def test_a_question_key_belongs_to_one_assignment(toy):
         A.register(dataclasses.replace(toy, key="toy2"))
 
 
-def test_a_third_assignment_runs_end_to_end(toy, tmp_path, capsys):
+def test_a_third_assignment_runs_end_to_end(toy, tmp_path, capsys, monkeypatch):
     from autograder import gradescope_zip, pipeline
     from hw4.runner import write_answers
     from hw4.selfcheck import run_checks
@@ -173,12 +176,49 @@ def test_a_third_assignment_runs_end_to_end(toy, tmp_path, capsys):
     assert pipeline.grade_file(tmp_path / "wrong" / "toy.pkl", assignment="toy").total == 0
     assert answers.meta.cases_version == toy.graded_cases.version != A.HOMEWORK4.graded_cases.version
 
+    # the integrity re-run: the student's code, re-run in the sandbox for its own assignment, reproduces its file
+    from autograder.integrity import verify
+
+    result = verify(right, tmp_path / "toy.pkl", assignment="toy", time_limit_s=300)
+    assert result.ok is True, result.message
+    assert verify(right, tmp_path / "wrong" / "toy.pkl", assignment="toy", time_limit_s=300).ok is False
+
+    # grade-all: one column per toy question, its files found by the toy's names, graded in spawned workers
+    # (which find the toy through HW4_ASSIGNMENTS, as a TA's shell would give it)
+    from autograder import batch
+
+    monkeypatch.setenv(A.ENV, str(tmp_path / "toy_assignment.py"))
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    shutil.copy(tmp_path / "toy.pkl", tmp_path / "class" / "alice" / "toy.pkl")
+    shutil.copy(tmp_path / "wrong" / "toy.pkl", tmp_path / "class" / "bob.pkl")
+    batch.grade_all(tmp_path / "class", tmp_path / "grades.csv", jobs=1, progress=False, assignment="toy")
+    with (tmp_path / "grades.csv").open(newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert {k: (r["toy_double"], r["total"], r["max_total"], r["status"]) for k, r in rows.items()} == {
+        "alice": ("5", "5", "5", "graded"), "bob": ("0", "0", "5", "graded")}
+
     # one Gradescope zip for the graded assignment, with its references and its key
     built = gradescope_zip.build_zip(tmp_path / "autograder.zip", assignment="toy")
     with zipfile.ZipFile(built) as archive:
         config = json.loads(archive.read("gradescope.json"))
         names = archive.namelist()
     assert config["assignment"] == "toy" and f"cache/{config['reference_key']}/references.pkl" in names
+    assert config["definition"] in names  # the toy's record travels with the zip
+
+    # ... and Gradescope's run_autograder, run from the unpacked zip alone (its own code, the toy's record from the
+    # zip, no HW4_ASSIGNMENTS), grades the toy and re-runs its code in the sandbox
+    autograder = tmp_path / "autograder"
+    with zipfile.ZipFile(built) as archive:
+        archive.extractall(autograder / "source")
+    (autograder / "submission").mkdir()
+    shutil.copy(tmp_path / "toy.pkl", autograder / "submission" / "toy.pkl")
+    shutil.copy(right, autograder / "submission" / "toy_stub.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", A.ENV, "HW4_CACHE_DIR")}
+    env.update(HW4_AUTOGRADER_ROOT=str(autograder), HW4_PYTHON=sys.executable)
+    subprocess.run(["bash", str(autograder / "source" / "run_autograder")], env=env, check=True, timeout=600)
+    results = json.loads((autograder / "results" / "results.json").read_text())
+    assert results["score"] == 5, results
+    assert results["tests"][-1]["status"] == "passed" and "reproduces toy.pkl" in results["tests"][-1]["output"]
 
 
 def test_a_command_in_another_process_finds_the_assignment_by_its_file(toy, tmp_path):
