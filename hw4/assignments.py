@@ -2,8 +2,8 @@
 
 An assignment is a notebook's worth of questions with everything the suite needs to run it: its files
 (answers file, stub notebook, the ``.py`` made from it), where its self-check data lives, how its model is
-loaded and which globals its runner provides, whether it is graded, and, by path only (``hw4`` never imports
-the staff's packages), its solution module and notebook template. The homework and the lecture lab are the
+loaded and which globals its runner provides, whether it is graded, and, by path or name only (``hw4`` never
+imports the staff's packages), its solution module, notebook template and mistake catalogue. The homework and the lecture lab are the
 two shipped here; a course adds one more with ``register(Assignment(...))``, or, for a command in another
 process, by naming a Python file that defines ``ASSIGNMENT`` in ``HW4_ASSIGNMENTS`` (several separated by
 ``os.pathsep``). Reading a record imports no torch: its model loader is a ``"module:function"`` string

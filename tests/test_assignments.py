@@ -139,6 +139,7 @@ def test_a_question_key_belongs_to_one_assignment(toy):
         A.register(dataclasses.replace(toy, key="toy2"))
 
 
+@pytest.mark.slow  # a sandboxed re-run, spawned grade-all workers and Gradescope's run_autograder in a subprocess
 def test_a_third_assignment_runs_end_to_end(toy, tmp_path, capsys, monkeypatch):
     from autograder import gradescope_zip, pipeline
     from hw4.runner import write_answers
