@@ -43,16 +43,21 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 def _definition_files(key: str) -> list[tuple[str, Path]]:
     """``(name in the zip, file)`` of the record of an assignment registered from a file, then of its solutions
-    (the reference key hashes them), under ``assignment/`` as they lie beside the record; none for a shipped one."""
+    and mistake catalogue (the reference key hashes them), under ``assignment/`` as they lie beside the record;
+    none for a shipped one."""
     definition = definition_file(key)
     if definition is None:
         return []
-    solutions = get(key).solutions_file
-    if not solutions.resolve().is_relative_to(definition.parent):
-        raise UserError(f"{key}'s solutions file {solutions} is not in the folder of its record {definition}, so "
-                        f"the Gradescope zip cannot carry both.")
-    return [(f"{ASSIGNMENT_FOLDER}/{definition.name}", definition),
-            (f"{ASSIGNMENT_FOLDER}/{solutions.resolve().relative_to(definition.parent).as_posix()}", solutions)]
+    chosen = get(key)
+    carried = [(f"{ASSIGNMENT_FOLDER}/{definition.name}", definition)]
+    for path in (chosen.solutions_file, chosen.mistakes):
+        if path is None or path.resolve().is_relative_to(REPO):  # the zip's packages hold it already
+            continue
+        if not path.resolve().is_relative_to(definition.parent):
+            raise UserError(f"{key}'s file {path} is not in the folder of its record {definition}, so the "
+                            f"Gradescope zip cannot carry both.")
+        carried.append((f"{ASSIGNMENT_FOLDER}/{path.resolve().relative_to(definition.parent).as_posix()}", path))
+    return carried
 
 
 def pinned_libraries() -> tuple[str, ...]:

@@ -66,9 +66,9 @@ class Assignment:
     template: Path
     solutions_file: Path
     self_check_data: Path
-    mistakes: str | None = None
-    """The staff module (by name: ``hw4`` never imports it) defining the assignment's mistake catalogue as
-    ``CATALOGUE`` and ``implementation(names)``, as ``solutions.mistakes`` does; None: no mistake is named."""
+    mistakes: Path | None = None
+    """The staff file (by path: ``hw4`` never imports it) defining the assignment's mistake catalogue as
+    ``CATALOGUE`` and ``implementation(names)``, as ``solutions/mistakes.py`` does; None: no mistake is named."""
     model_loader: str | Loader = "hw4.model:load_model"
     provided: str | Provider = "hw4.runner:provided_globals"
 
@@ -118,7 +118,8 @@ HOMEWORK4 = Assignment(
     key=DEFAULT, title="Homework 4: sampling from Stable Audio Open", questions=HOMEWORK, graded=True,
     answers_file="homework4.pkl", stub=ROOT / "notebooks" / "homework4_stub.ipynb",
     template=ROOT / "notebooks" / "template" / "homework4.ipynb", solutions_file=ROOT / "solutions/homework4.py",
-    self_check_data=PACKAGE / "data" / "selfcheck.pkl", mistakes="solutions.mistakes")
+    self_check_data=PACKAGE / "data" / "selfcheck.pkl",
+    mistakes=ROOT / "solutions/mistakes.py")
 LECTURE_LAB = Assignment(
     key="lab", title="The lecture lab: inside Stable Audio Open", questions=LAB, graded=False,
     answers_file="lab.pkl", stub=ROOT / "notebooks" / "lab_stub.ipynb",

@@ -7,11 +7,15 @@
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
 import importlib
 import types
 from pathlib import Path
 
 from hw4.assignments import Assignment, get
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def module_from_source(source: str, path: Path, name: str) -> types.ModuleType:
@@ -48,6 +52,15 @@ def function_sources(path: Path | None = None) -> dict[str, str]:
 
 
 def mistakes_of(assignment: Assignment) -> types.ModuleType | None:
-    """The staff module of ``assignment``'s mistake catalogue (``CATALOGUE`` and ``implementation(names)``, as in
-    ``solutions.mistakes``), imported now; None for an assignment without one."""
-    return importlib.import_module(assignment.mistakes) if assignment.mistakes else None
+    """The module of ``assignment``'s mistake catalogue (``CATALOGUE`` and ``implementation(names)``, as in
+    ``solutions/mistakes.py``), imported now; None for an assignment without one."""
+    return None if assignment.mistakes is None else _catalogue_module(assignment.mistakes.resolve())
+
+
+@functools.cache
+def _catalogue_module(path: Path) -> types.ModuleType:
+    """A catalogue file inside the repository is imported as the module it is (``solutions.mistakes``); one
+    elsewhere (an assignment registered from its own folder) is loaded from its file, once."""
+    if path.is_relative_to(ROOT):
+        return importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return fresh_module(path, f"mistakes_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}")

@@ -37,12 +37,13 @@ def test_reference_key_covers_the_code_that_builds_inputs_and_the_catalogue(tmp_
     """Editing a clip formula, the case runner or a catalogued mistake never serves stale references."""
     base = R.reference_key()
     assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "hw4/catalogue.py"} <= set(R.KEY_SOURCES)
-    assert R._module_file(A.HOMEWORK4.mistakes) == R.ROOT / "solutions" / "mistakes.py"  # the homework's catalogue
+    assert A.HOMEWORK4.mistakes == R.ROOT / "solutions" / "mistakes.py"  # the homework's catalogue
     for name in (*R.KEY_SOURCES, "solutions/mistakes.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(R.ROOT / name, tmp_path / name)
     monkeypatch.setattr(R, "ROOT", tmp_path)
-    monkeypatch.setattr(R, "_module_file", lambda name: tmp_path / "solutions" / "mistakes.py")
+    moved = dataclasses.replace(A.HOMEWORK4, mistakes=tmp_path / "solutions" / "mistakes.py")
+    monkeypatch.setitem(A._REGISTRY, A.HOMEWORK4.key, moved)
     assert R.reference_key() == base
     for name in (*R.KEY_SOURCES, "solutions/mistakes.py"):
         original = (tmp_path / name).read_text()
