@@ -2,8 +2,8 @@
 
 The zip's root becomes ``/autograder/source``: ``setup.sh`` and ``run_autograder`` from
 ``gradescope_files/``, the suite's source, ``constraints.txt``
-(the library versions the references were computed with), ``gradescope.json`` (model and reference key)
-and the cached references under ``cache/<key>/``.
+(the library versions the references were computed with), ``gradescope.json`` (assignment, model and
+reference key) and the cached references under ``cache/<key>/``. Each graded assignment gets its own zip.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from hw4.assignments import DEFAULT, definition_file, get
 from hw4.atomic import atomic_open
-from hw4.errors import MissingFile
+from hw4.errors import MissingFile, UserError
 from hw4.install_settings import SETTINGS
 from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.requirements_check import requirement_name
@@ -26,6 +27,7 @@ from .gradescope_run import CONFIG_NAME, _log, prepare
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "gradescope_files"
 CACHE_FOLDER = "cache"
+ASSIGNMENT_FOLDER = "assignment"  # an assignment registered from a file: its record and solutions
 
 # What goes into the zip: these top-level files, and these packages (walked, minus the excluded names).
 TOP_FILES = ("pyproject.toml", "requirements-nodeps.txt", "README.md")
@@ -37,6 +39,25 @@ CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 EXECUTABLE = 0o100755 << 16
 REGULAR = 0o100644 << 16
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _definition_files(key: str) -> list[tuple[str, Path]]:
+    """``(name in the zip, file)`` of the record of an assignment registered from a file, then of its solutions
+    and mistake catalogue (the reference key hashes them), under ``assignment/`` as they lie beside the record;
+    none for a shipped one."""
+    definition = definition_file(key)
+    if definition is None:
+        return []
+    chosen = get(key)
+    carried = [(f"{ASSIGNMENT_FOLDER}/{definition.name}", definition)]
+    for path in (chosen.solutions_file, chosen.mistakes):
+        if path is None or path.resolve().is_relative_to(REPO):  # the zip's packages hold it already
+            continue
+        if not path.resolve().is_relative_to(definition.parent):
+            raise UserError(f"{key}'s file {path} is not in the folder of its record {definition}, so the "
+                            f"Gradescope zip cannot carry both.")
+        carried.append((f"{ASSIGNMENT_FOLDER}/{path.resolve().relative_to(definition.parent).as_posix()}", path))
+    return carried
 
 
 def pinned_libraries() -> tuple[str, ...]:
@@ -89,11 +110,11 @@ def source_files(repo: Path = REPO) -> Iterator[tuple[str, Path]]:
                 yield relative.as_posix(), path
 
 
-def _cache_files(model_name: str) -> tuple[str, list[tuple[str, Path]]]:
+def _cache_files(model_name: str, assignment: str) -> tuple[str, list[tuple[str, Path]]]:
     from .references import cache_dir, load_references, reference_key
 
-    load_references(model_name, progress=True)
-    key = reference_key(model_name)
+    load_references(model_name, progress=True, assignment=assignment)
+    key = reference_key(model_name, assignment=assignment)
     folder = cache_dir() / key
     files = [(f"{CACHE_FOLDER}/{key}/{p.name}", p) for p in sorted([*folder.glob("*.pkl"), *folder.glob("*.pkl.sha256")])]
     if not any(name.endswith("/references.pkl") for name, _ in files):
@@ -108,24 +129,31 @@ def _write(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = 
     archive.writestr(info, data)
 
 
-def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = False) -> Path:
-    """Write the Gradescope autograder zip to ``output`` and return its path.
+def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = False,
+              assignment: str = DEFAULT) -> Path:
+    """Write the Gradescope autograder zip of ``assignment`` (default: the homework) to ``output``; its path.
 
     The zip's root becomes ``/autograder/source``: ``setup.sh`` and ``run_autograder``
     (executable), the suite's source, ``constraints.txt`` (the library versions the
-    references were computed with), ``gradescope.json`` (model and reference key) and
+    references were computed with), ``gradescope.json`` (assignment, model and reference key) and
     ``cache/<key>/`` (the references, plus any cached mistake-catalogue answers; with
     ``catalogue=True`` the whole catalogue is computed first).
     """
     if model_name not in MODEL_CHOICES:
         raise ValueError(f"Unknown model {model_name!r}; choose one of {', '.join(MODEL_CHOICES)}.")
+    chosen = get(assignment)
+    if not chosen.graded:
+        raise UserError(f"{chosen.title} ({chosen.key}) is not graded, so it has no Gradescope autograder.")
     output = Path(output)
     if catalogue:
-        _log(prepare(model_name, catalogue=True))
-    key, cache = _cache_files(model_name)
+        _log(prepare(model_name, catalogue=True, assignment=chosen.key))
+    key, cache = _cache_files(model_name, chosen.key)
     pins = _library_pins()
     torch_pin = next((p for p in pins if p.startswith("torch==")), "")
-    config = {"model_name": model_name, "reference_key": key, "libraries": pins}
+    config = {"assignment": chosen.key, "model_name": model_name, "reference_key": key, "libraries": pins}
+    carried = _definition_files(chosen.key)
+    if carried:  # registered from a file (HW4_ASSIGNMENTS): the zip carries it, the first of these
+        config["definition"] = carried[0][0]
     generated: list[tuple[str, str, bool]] = [
         ("setup.sh", _template("setup.sh", TORCH_INDEX=f"--index-url {CPU_INDEX} " if "+cpu" in torch_pin else "",
                                TORCH=" ".join(requirement_name(pin) for pin in SETTINGS.torch),
@@ -134,6 +162,7 @@ def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = 
         ("constraints.txt", "# Library versions the cached references were computed with (hw4 gradescope).\n"
                             + "".join(f"{p}\n" for p in pins), False),
         (CONFIG_NAME, json.dumps(config, indent=2) + "\n", False),
+        *((name, path.read_text(), False) for name, path in carried),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     names: set[str] = set()

@@ -17,11 +17,12 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 
+from hw4.assignments import HOMEWORK4
 from hw4.catalogue import Catalogue
 from hw4.catalogue import Mistake as Entry
 from hw4.questions import HOMEWORK
 
-from . import SOLUTIONS_FILE, function_sources, module_from_source
+from . import function_sources, module_from_source
 
 Edit = tuple[str, str]  # (text in the solution function, what replaces every occurrence)
 
@@ -132,8 +133,8 @@ def edited(source: str, edits: tuple[Edit, ...], name: str = "") -> str:
 
 def implementation(names: tuple[str, ...] = ()) -> types.ModuleType:
     """A fresh copy of the solutions with the edits of every named entry made (entries of one function compose)."""
-    source = SOLUTIONS_FILE.read_text()
-    functions = function_sources(SOLUTIONS_FILE)
+    source = HOMEWORK4.solutions_file.read_text()
+    functions = function_sources(HOMEWORK4.solutions_file)
     changed: dict[str, str] = {}
     for name in names:
         entry = CATALOGUE.by_name(name)
@@ -142,4 +143,4 @@ def implementation(names: tuple[str, ...] = ()) -> types.ModuleType:
         changed[function] = edited(changed.get(function, functions[function]), entry.edits, name)
     for function, text in changed.items():
         source = source.replace(functions[function], text)
-    return module_from_source(source, SOLUTIONS_FILE, "solutions_copy")
+    return module_from_source(source, HOMEWORK4.solutions_file, "solutions_copy")

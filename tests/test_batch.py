@@ -47,7 +47,7 @@ def graded_students(monkeypatch) -> list[list[str]]:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames) == batch.COLUMNS
+        assert tuple(reader.fieldnames) == batch.columns()
         return list(reader)
 
 
@@ -113,7 +113,7 @@ def test_resume_grades_only_the_missing_students(first_run, class_folder, tmp_pa
     rows = first_run["rows"]
     csv_path = tmp_path / "grades.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=batch.COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=batch.columns())
         writer.writeheader()
         writer.writerows(r for r in rows if r["student"] not in ("bob", "mallory"))
         handle.write("mallory,0,100,0")  # an interrupted run: half of the last row, no newline
@@ -212,7 +212,7 @@ class ScriptedGrader:
         return Report([QuestionResult(q, Q.HOMEWORK[q].title, 1.0, 1.0, "ok") for q in tuple(Q.HOMEWORK)])
 
 
-def scripted_grader(model_name: str) -> ScriptedGrader:
+def scripted_grader(model_name: str, assignment: str) -> ScriptedGrader:
     return ScriptedGrader()
 
 
@@ -266,7 +266,7 @@ def test_hangs_and_crashes_cost_only_their_student(tmp_path):
     assert summary.startswith("graded 6 students (3 graded, 3 errors)")
 
 
-def failing_grader(model_name: str) -> ScriptedGrader:
+def failing_grader(model_name: str, assignment: str) -> ScriptedGrader:
     raise RuntimeError("the references are missing")
 
 

@@ -229,12 +229,13 @@ def test_missing_submission(root):
     results = gradescope.run_autograder(root=root)
     assert results == written(root)
     assert results["score"] == 0 and results["tests"] == []
-    assert results["output"] == gradescope.MISSING and results["output"].startswith("No homework4.pkl was submitted: ")
+    assert results["output"] == gradescope.MISSING.format(answers="homework4.pkl", script="homework4_stub.py")
+    assert results["output"].startswith("No homework4.pkl was submitted: ")
 
 
 def test_missing_submission_folder(tmp_path):
     results = gradescope.run_autograder(root=tmp_path / "autograder")
-    assert results["score"] == 0 and results["output"] == gradescope.MISSING
+    assert results["score"] == 0 and results["output"].startswith("No homework4.pkl was submitted: ")
     assert written(tmp_path / "autograder") == results
 
 
@@ -297,15 +298,15 @@ def test_integrity_note_never_changes_the_score(root, correct_pickle, monkeypatc
     (root / "submission" / "homework4_stub.py").write_text("# the student's code\n")
     calls = []
 
-    def verify(submission, pickle_path, model, time_limit_s):
-        calls.append(([Path(p).name for p in submission], Path(pickle_path).name, model))
+    def verify(submission, pickle_path, model, time_limit_s, assignment):
+        calls.append(([Path(p).name for p in submission], Path(pickle_path).name, model, assignment))
         assert 0 < time_limit_s <= gradescope.TIME_BUDGET_S
         assert json.loads((root / "results" / "results.json").read_text())["score"] == 100  # written before
         return FakeIntegrity(ok, f"integrity says {ok}")
 
     monkeypatch.setattr(integrity, "verify", verify)
     results = gradescope.run_autograder(root=root)
-    assert calls == [(["homework4_stub.py"], "Homework4.PKL", "embedded")]
+    assert calls == [(["homework4_stub.py"], "Homework4.PKL", "embedded", "homework4")]
     assert results["score"] == 100
     note = results["tests"][-1]
     assert note == {"name": gradescope.INTEGRITY_TEST, "score": 0, "max_score": 0,

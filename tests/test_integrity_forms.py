@@ -167,7 +167,7 @@ def test_the_rerun_of_both_forms_shares_one_time_limit(tmp_path, solution_pickle
     clock = iter([0.0, 250.0, 600.0])  # the start, then before each file after the first
     given = []
 
-    def rerun(submission, model, time_limit_s, memory_limit_mb, mechanism):
+    def rerun(submission, model, time_limit_s, memory_limit_mb, mechanism, assignment):
         given.append((submission.name, time_limit_s))
         return None, solution_pickle.read_bytes(), 1.0
 
