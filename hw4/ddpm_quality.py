@@ -52,13 +52,14 @@ BUDGET = Budget()
 
 @dataclass(frozen=True)
 class QualityRun:
-    """One setting's outcome: the judgement, the samples and how long each half took."""
+    """One setting's outcome: the judgement, the samples, the trained model and how long each half took."""
 
     quality: Quality
     samples: np.ndarray  # [per_class * 10, 64], classes 0..9 repeated
     labels: np.ndarray
     train_s: float
     sample_s: float
+    model: torch.nn.Module
 
 
 def sample_labels(per_class: int) -> torch.Tensor:
@@ -82,7 +83,7 @@ def quality_run(functions: Any, prediction: str, schedule: str, budget: Budget =
     sampled = time.perf_counter()
     samples = x.detach().numpy().astype(np.float32)
     quality = judge_samples(samples, wanted.numpy())
-    return QualityRun(quality, samples, wanted.numpy(), trained - start, sampled - trained)
+    return QualityRun(quality, samples, wanted.numpy(), trained - start, sampled - trained, model)
 
 
 def quality_verdict(samples: object, per_class: int = BUDGET.per_class) -> Verdict:
