@@ -1,6 +1,7 @@
 """Benchmark of the DDPM assignment: the four settings with the reference solution, and two wrong submissions.
 
     python bench/ddpm.py [--steps 800]    # writes bench/results/ddpm-latest.md too
+    python bench/ddpm.py --runner         # the runner's graded cases: seconds per question, peak memory
 
 Each row trains the shipped architecture for the fixed budget of ``hw4.ddpm_quality`` on one
 CPU thread, samples 100 digits (ten per class, 1,000 ancestral steps, guidance 2) and judges them
@@ -66,11 +67,43 @@ def with_loss(loss):
 
 
 
+def runner_step() -> None:
+    """Time every graded case of the DDPM questions as the runner calls them (the reference solution, one thread),
+    and the process's peak memory; writes bench/results/ddpm-runner-latest.md."""
+    import resource
+    import time
+
+    from hw4.answers import to_array
+    from hw4.ddpm_model import load_denoiser
+    from hw4.ddpm_questions import DDPM
+
+    inputs = SimpleNamespace(model=load_denoiser())
+    lines = ["| question | cases | seconds |", "|---|---|---|"]
+    total = 0.0
+    for q in DDPM.values():
+        start = time.perf_counter()
+        for case in q.graded:
+            to_array(case.call(getattr(ddpm, q.function), inputs))
+        seconds = time.perf_counter() - start
+        total += seconds
+        lines.append(f"| {q.title} | {len(q.graded)} | {seconds:.1f} |")
+        print(lines[-1], flush=True)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines += ["", f"all graded cases: {total:.1f} s on one thread; peak resident memory {peak_mib:.0f} MiB"]
+    print(lines[-1])
+    (ROOT / "bench" / "results" / "ddpm-runner-latest.md").write_text(
+        f"# bench/ddpm.py --runner, {dt.date.today()}\n\n" + "\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=BUDGET.steps)
+    parser.add_argument("--runner", action="store_true", help="time the runner's graded cases instead")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.runner:
+        runner_step()
+        return
     budget = dataclasses.replace(BUDGET, steps=args.steps)
     rows = [("solution", p, s, solution) for p, s in SETTINGS]
     rows += [("wrong loss", "epsilon", "linear", with_loss(wrong_loss)),

@@ -156,3 +156,24 @@ def test_quality_verdict_counts_digits_of_their_label_and_refuses_copies():
     assert not shuffled.passed and "classified as their label" in shuffled.reason
     assert "expected 100 digits" in quality_verdict(noisy[:50]).reason
     assert "NaN" in quality_verdict(np.full_like(noisy, np.nan)).reason
+
+
+def test_case_verdict_uses_the_question_tolerance_and_quality_for_q5():
+    from hw4.ddpm_grading import case_verdict, reproduces
+
+    x, y = digits_numpy()
+    expected = np.ones(64, dtype=np.float32)
+    nearly = expected * (1 + 1e-3)
+    assert case_verdict("ddpm_q4_sample", "x0_linear_w1.5", nearly, expected).passed  # within 3e-3
+    assert not case_verdict("ddpm_q3_loss", "x0_linear", nearly, expected).passed  # the homework's 1e-4
+    digits_asked = np.stack([x[np.flatnonzero(y == label)[0]] for label in sample_labels(10).numpy()])
+    noisy = digits_asked + np.random.default_rng(1).normal(0, 0.35, digits_asked.shape).astype(np.float32)
+    assert case_verdict("ddpm_q5_train", "epsilon_linear", noisy, np.zeros(1)).passed
+    assert not case_verdict("ddpm_q5_train", "epsilon_linear", digits_asked, noisy).passed  # copies, however close
+    worse = noisy.copy()
+    worse[:8] = np.roll(worse[:8], 1, axis=0)  # eight digits of another class: the share moves by 8 %
+    assert reproduces("ddpm_q5_train", "x0_cosine", noisy, worse)
+    worse[:20] = np.roll(noisy[:20], 1, axis=0)
+    assert not reproduces("ddpm_q5_train", "x0_cosine", noisy, worse)
+    assert reproduces("ddpm_q1_betas", "linear_50", expected, expected * (1 + 1e-5))
+    assert not reproduces("ddpm_q1_betas", "linear_50", expected, nearly)
