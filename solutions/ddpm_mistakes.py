@@ -106,18 +106,22 @@ CATALOGUE = Catalogue((
 ))
 
 
-def function_of(name: str) -> str:
-    """The solution function the entry ``name`` edits."""
+def _entry(name: str) -> Mistake:
     entry = CATALOGUE.by_name(name)
     assert isinstance(entry, Mistake)
+    return entry
+
+
+def _edits(name: str) -> tuple[tuple[str, str], ...]:
+    return _entry(name).edits
+
+
+def function_of(name: str) -> str:
+    """The solution function the entry ``name`` edits."""
+    entry = _entry(name)
     return entry.function or DDPM[entry.question].function
 
 
 def implementation(names: tuple[str, ...] = ()) -> types.ModuleType:
     """A fresh copy of the DDPM solutions with the edits of every named entry made."""
-    changes = []
-    for name in names:
-        entry = CATALOGUE.by_name(name)
-        assert isinstance(entry, Mistake)
-        changes.append((name, function_of(name), entry.edits))
-    return edited_module(DDPM_SOLUTIONS_FILE, changes)
+    return edited_module(DDPM_SOLUTIONS_FILE, [(name, function_of(name), _edits(name)) for name in names])

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import ddpm_rewrites
 import numpy as np
 import pytest
-import torch
+from test_ddpm import one_thread  # noqa: F401  (autouse: one torch thread, as the runner uses)
 
 from hw4.answers import to_array
 from hw4.compare import compare, relative_error
@@ -27,14 +27,6 @@ from solutions.ddpm_mistakes import CATALOGUE, DDPM_SOLUTIONS_FILE, edited_modul
 
 MARGIN = 3  # a mistake's largest error on its question's cases is at least this many times the tolerance
 
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
