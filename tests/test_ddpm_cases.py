@@ -169,3 +169,12 @@ def test_case_verdict_uses_the_question_tolerance_and_quality_for_q5():
     assert not reproduces("ddpm_q5_train", "x0_cosine", noisy, worse)
     assert reproduces("ddpm_q1_betas", "linear_50", expected, expected * (1 + 1e-5))
     assert not reproduces("ddpm_q1_betas", "linear_50", expected, nearly)
+
+
+def test_the_assignment_model_loader_names_the_shipped_weights():
+    from hw4.ddpm_model import DENOISER_WIDTH, load_assignment_model, provided_globals
+
+    model, config = load_assignment_model("embedded")
+    assert model.width == DENOISER_WIDTH and config == {"width": DENOISER_WIDTH} and not model.training
+    assert model.hw4_model_id.startswith("ddpm-digits-") and model.hw4_model_id == load_assignment_model()[0].hw4_model_id
+    assert provided_globals(model, config, "embedded") == {}
