@@ -20,9 +20,10 @@ from hw4.files import ANSWERS, SCRIPT
 def cmd_grade(args: argparse.Namespace) -> int:
     from . import feedback, integrity, pipeline
 
-    report = pipeline.grade_file(args.pickle, args.model, diagnose=not args.no_diagnose)
+    report = pipeline.grade_file(args.pickle, args.model, diagnose=not args.no_diagnose, assignment=args.assignment)
     message = None
     if args.submission:
+        _homework_only(args)
         mechanism = "unsandboxed" if args.unsandboxed else None
         message = integrity.verify(args.submission, args.pickle, model=args.model, mechanism=mechanism).message
         report.notes.append(message)
@@ -38,8 +39,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_references(args: argparse.Namespace) -> int:
     from . import references
 
-    refs = references.load_references(args.model, rebuild=args.rebuild, progress=True)
-    key = references.reference_key(args.model)
+    refs = references.load_references(args.model, rebuild=args.rebuild, progress=True, assignment=args.assignment)
+    key = references.reference_key(args.model, assignment=args.assignment)
     count = sum(len(q.answers) for q in refs.questions.values())
     print(f"{count} reference answers for {refs.meta.model_id} cached at {references.cache_path('references', key)}")
     return 0
@@ -48,6 +49,7 @@ def cmd_references(args: argparse.Namespace) -> int:
 def cmd_grade_all(args: argparse.Namespace) -> int:
     from . import batch
 
+    _homework_only(args)
     print(batch.grade_all(args.directory, args.csv, model_name=args.model, jobs=args.jobs, regrade=args.regrade,
                           integrity=args.integrity))
     return 0
@@ -56,7 +58,7 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from . import gradescope_zip
 
-    print(f"wrote {gradescope_zip.build_zip(args.output, model_name=args.model)}")
+    print(f"wrote {gradescope_zip.build_zip(args.output, model_name=args.model, assignment=args.assignment)}")
     return 0
 
 
@@ -68,6 +70,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_build_notebooks(args: argparse.Namespace) -> int:
+    from hw4.assignments import get
     from solutions import build
 
     from . import install_files
@@ -75,7 +78,8 @@ def cmd_build_notebooks(args: argparse.Namespace) -> int:
     # The install files first: the notebooks' badges and setup cells take the repository from the same settings.
     stale = install_files.build(check=args.check)
     settings = install_files.install_settings(install_files.read_pyproject())
-    stale += build.build_all(check=args.check, repository=settings.repository, branch=settings.branch)
+    chosen = None if args.assignment is None else (get(args.assignment),)
+    stale += build.build_all(check=args.check, chosen=chosen, repository=settings.repository, branch=settings.branch)
     if args.check and stale:
         raise UserError(f"Generated files are out of date: {', '.join(stale)}; run `hw4 build-notebooks`.")
     print("notebooks, self-check data and install files are up to date" if args.check
@@ -86,7 +90,17 @@ def cmd_build_notebooks(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
+    _homework_only(args)
     return demo.run(Path(args.workdir), model_name=args.model)
+
+
+def _homework_only(args: argparse.Namespace) -> None:
+    """Refuse, in one sentence, an assignment other than the homework for a command that serves only it."""
+    from hw4.assignments import DEFAULT, get
+
+    chosen = get(args.assignment)
+    if chosen.key != DEFAULT:
+        raise UserError(f"hw4 {args.command} works on the homework ({DEFAULT}) only, not on {chosen.key}.")
 
 
 def register(add: cli.AddCommand) -> None:
@@ -117,13 +131,16 @@ def register(add: cli.AddCommand) -> None:
     p = add("gradescope", cmd_gradescope, "Build the Gradescope autograder zip.")
     p.add_argument("output", help="e.g. autograder.zip")
 
-    p = add("release", cmd_release, "Write the student bundle (no solutions).", model=False)
+    p = add("release", cmd_release, "Write the student bundle of every assignment (no solutions).", model=False,
+            assignment=False)
     p.add_argument("output")
     p.add_argument("--repository", help="OWNER/REPO the Colab badges point at")
     p.add_argument("--branch", help="branch the Colab badges point at")
 
-    p = add("build-notebooks", cmd_build_notebooks, "Regenerate the stub notebooks, self-check data and install files.", model=False)
+    p = add("build-notebooks", cmd_build_notebooks, "Regenerate the stub notebooks, self-check data and install files.",
+            model=False, assignment=False)
     p.add_argument("--check", action="store_true", help="only report whether they are up to date")
+    p.add_argument("--assignment", metavar="KEY", help="only this assignment's (default: every assignment's)")
 
     p = add("demo", cmd_demo, "Build the solution as a submission, run the runner on it, grade it.")
     p.add_argument("--workdir", default="build/demo")

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 
 from hw4.answers_file import Answers
+from hw4.assignments import Assignment, get
 from hw4.cases import CaseSet
-from hw4.catalogue import combo_key
+from hw4.catalogue import Catalogue, combo_key
 from hw4.judge import Diagnosis
-from hw4.questions import GRADED
-from solutions.mistakes import CATALOGUE
+from solutions import mistakes_of
 
 from .references import cache_path, cached, store
 
@@ -30,18 +30,19 @@ __all__ = ["Diagnoser", "Diagnosis"]
 class Diagnoser:
     """Runs catalogue combinations on demand (loading the model once) and remembers their answers."""
 
-    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet = GRADED,
-                 model: AudioModel | None = None) -> None:
+    def __init__(self, key: str, model_name: str = "embedded", cases: CaseSet | None = None,
+                 model: AudioModel | None = None, assignment: Assignment | None = None) -> None:
+        self.assignment = assignment or get()
+        cases = self.assignment.graded_cases if cases is None else cases
         self.key, self.model_name, self.cases, self._model = key, model_name, cases, model
         self._answers: dict[tuple[str, str], dict] = {}  # (combination, question): answers by case
-        self.catalogue = CATALOGUE
+        self._staff = mistakes_of(self.assignment)  # the catalogue's records and the code that makes them
+        self.catalogue = self._staff.CATALOGUE if self._staff is not None else Catalogue(())
 
     @property
     def model(self) -> AudioModel:
         if self._model is None:
-            from hw4.model import load_model
-
-            self._model, _ = load_model(self.model_name)
+            self._model, _ = self.assignment.load_model(self.model_name)
         return self._model
 
     def answers_of(self, names: tuple[str, ...], question: str) -> dict:
@@ -60,10 +61,10 @@ class Diagnoser:
 
     def _build(self, names: tuple[str, ...], question: str, kind: str) -> Answers:
         from hw4.answers import generate
-        from solutions.mistakes import implementation
 
+        assert self._staff is not None  # an empty catalogue asks for no combination
         # the catalogue is our own code: it runs in this process, without a forked child per case
-        found = generate(implementation(names), self.model, self.cases, questions=(question,), progress=False,
+        found = generate(self._staff.implementation(names), self.model, self.cases, questions=(question,), progress=False,
                          isolate=False)
         store(kind, self.key, found)
         return found

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from hw4.answers_file import Answers, CannotGrade, QuestionAnswers
+from hw4.assignments import Assignment, get
 from hw4.judge import CaseResult, Judgement, judge
-from hw4.questions import HOMEWORK
 from hw4.text import printable
 
 if TYPE_CHECKING:
@@ -65,12 +65,12 @@ def check_compatible(answers: Answers, references: Answers) -> None:
                           "(git pull) and run the runner again.")
 
 
-def _problem(entry: QuestionAnswers | None, question: str) -> str | None:
+def _problem(entry: QuestionAnswers | None, title: str) -> str | None:
     """Why a question's entry in the file cannot be graded, if it cannot."""
     if entry is None:
-        return f"The file holds no answers for {HOMEWORK[question].title}."
+        return f"The file holds no answers for {title}."
     if entry.problem:
-        return f"The entry for {HOMEWORK[question].title} is {entry.problem}."
+        return f"The entry for {title} is {entry.problem}."
     return None
 
 
@@ -95,19 +95,21 @@ def _note(judgement: Judgement) -> str | None:
     return ("" if diagnosis.credit else "Likely mistake: ") + diagnosis.feedback
 
 
-def grade(answers: Answers, references: Answers, diagnoser: Diagnoser | None = None) -> Report:
-    """Score ``answers`` against ``references`` with each question's points; ``diagnoser`` (optional) names likely
-    mistakes."""
+def grade(answers: Answers, references: Answers, diagnoser: Diagnoser | None = None,
+          assignment: Assignment | None = None) -> Report:
+    """Score ``answers`` against ``references`` with the points of ``assignment``'s questions (default: the
+    homework's); ``diagnoser`` (optional) names likely mistakes."""
+    questions = (assignment or get()).questions
     check_compatible(answers, references)
-    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers.questions if k not in HOMEWORK]
-    expected = {q: references.questions[q].answers for q in HOMEWORK}
-    problems = {q: _problem(answers.questions.get(q), q) for q in HOMEWORK}
+    notes = [f"ignored unknown entry '{printable(k, 80)}'" for k in answers.questions if k not in questions]
+    expected = {q: references.questions[q].answers for q in questions}
+    problems = {q: _problem(answers.questions.get(q), questions[q].title) for q in questions}
     catalogue, answers_of = (diagnoser.catalogue, diagnoser.answers_of) if diagnoser else (None, None)
     judged = judge(answers.questions, expected, catalogue, answers_of, problems)
     results = []
     for q, judgement in judged.items():
-        points = float(HOMEWORK[q].points)
+        points = float(questions[q].points)
         score = round(points * judgement.passed / max(len(judgement.cases), 1), 2)
-        results.append(QuestionResult(q, HOMEWORK[q].title, score, points, _feedback(judgement.cases, _note(judgement)),
-                                      judgement.cases))
+        results.append(QuestionResult(q, questions[q].title, score, points,
+                                      _feedback(judgement.cases, _note(judgement)), judgement.cases))
     return Report(results, notes)

@@ -26,8 +26,9 @@ import time
 import traceback
 from pathlib import Path
 
+from hw4.assignments import DEFAULT, Assignment, get
 from hw4.atomic import atomic_write
-from hw4.files import ANSWERS, NOTEBOOK, SCRIPT
+from hw4.files import NOTEBOOK, SCRIPT
 from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.safe_pickle import AnswerFileError
 
@@ -44,8 +45,8 @@ TIME_BUDGET_S = float(os.environ.get("HW4_TIME_BUDGET_S") or 480)
 """Seconds the whole job may take (grading and the integrity re-run): well inside Gradescope's 10 minutes."""
 MIN_RERUN_S = 30.0
 
-MISSING = (f"No {ANSWERS} was submitted: upload the {ANSWERS} that runner.ipynb (or `hw4 answers`) "
-           f"writes, together with {SCRIPT}.")
+MISSING = ("No {answers} was submitted: upload the {answers} that runner.ipynb (or `hw4 answers`) "
+           "writes, together with {script}.")
 UNEXPECTED = ("The autograder hit an unexpected problem ({kind}) and could not grade this submission; "
               "please tell your course staff.")
 
@@ -58,12 +59,15 @@ def _log(message: str) -> None:
 # ------------------------------------------------------------------------------------------- grading
 
 
-def integrity_test(code: tuple[Path, ...], pickle_path: Path, model_name: str, seconds: float) -> dict:
+def integrity_test(code: tuple[Path, ...], pickle_path: Path, model_name: str, seconds: float,
+                   assignment: str = DEFAULT) -> dict:
     """The staff note (a 0-point test) on whether ``code`` (the .py and/or notebook) reproduces ``pickle_path``."""
     from . import integrity, sandbox
 
     ok = False
-    if not code:
+    if assignment != DEFAULT:
+        message = f"The integrity check re-runs the homework's code only, so it did not run for {assignment}."
+    elif not code:
         message = f"Neither {SCRIPT} nor {NOTEBOOK} was submitted, so the integrity check did not run."
     elif seconds < MIN_RERUN_S:
         message = (f"The integrity check could not finish: only {seconds:.0f} s of the autograder's time "
@@ -82,10 +86,10 @@ def integrity_test(code: tuple[Path, ...], pickle_path: Path, model_name: str, s
             "output": message, "visibility": INTEGRITY_VISIBILITY}
 
 
-def _grade(pickle_path: Path, model_name: str) -> Report:
+def _grade(pickle_path: Path, model_name: str, assignment: str) -> Report:
     from .pipeline import Grader
 
-    return Grader(model_name, diagnose=True).grade_file(pickle_path)
+    return Grader(model_name, diagnose=True, assignment=assignment).grade_file(pickle_path)
 
 
 def _write(root: Path, results: dict) -> Path:
@@ -96,16 +100,16 @@ def _write(root: Path, results: dict) -> Path:
     return atomic_write(out, json.dumps(results, indent=2, default=str))
 
 
-def _results(root: Path, model_name: str, started: float) -> dict:
+def _results(root: Path, model_name: str, started: float, assignment: Assignment) -> dict:
     submission_dir = root / "submission"
-    pickle_path, code = find_submission(submission_dir)
+    pickle_path, code = find_submission(submission_dir, assignment)
     if pickle_path is None:
         found = ", ".join(p.relative_to(submission_dir).as_posix() for p in visible_files(submission_dir))
         _log(f"no answers file among: {found or 'nothing'}")
-        return gradescope_results(None, MISSING)
-    _log(f"grading {pickle_path.relative_to(submission_dir)} with the {model_name} model")
+        return gradescope_results(None, MISSING.format(answers=assignment.answers_file, script=assignment.script))
+    _log(f"grading {pickle_path.relative_to(submission_dir)} of {assignment.key} with the {model_name} model")
     try:
-        report = _grade(pickle_path, model_name)
+        report = _grade(pickle_path, model_name, assignment.key)
     except (AnswerFileError, CannotGrade) as err:
         _log(f"not graded: {err}")
         return gradescope_results(None, str(err))
@@ -113,19 +117,26 @@ def _results(root: Path, model_name: str, started: float) -> dict:
     _write(root, results)  # the grade stands now, whatever the re-run below does
     _log(f"score {results['score']}; checking integrity")
     left = TIME_BUDGET_S - (time.monotonic() - started)
-    results["tests"].append(integrity_test(code, pickle_path, model_name, left))
+    results["tests"].append(integrity_test(code, pickle_path, model_name, left, assignment.key))
     return results
+
+
+def _configured(root: Path, name: str, default: str) -> str:
+    """The zip's ``gradescope.json`` entry ``name``, or ``default`` when it has none."""
+    try:
+        return str(json.loads((Path(root) / "source" / CONFIG_NAME).read_text())[name])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
 
 
 def default_model(root: Path) -> str:
     """``HW4_MODEL``, else the model the zip was built for (``gradescope.json``), else the embedded one."""
-    chosen = os.environ.get("HW4_MODEL")
-    if not chosen:
-        try:
-            chosen = json.loads((Path(root) / "source" / CONFIG_NAME).read_text())["model_name"]
-        except (OSError, ValueError, KeyError, TypeError):
-            chosen = EMBEDDED
-    return chosen
+    return os.environ.get("HW4_MODEL") or _configured(root, "model_name", EMBEDDED)
+
+
+def zip_assignment(root: Path) -> str:
+    """The assignment the zip was built for (``gradescope.json``), else the homework."""
+    return _configured(root, "assignment", DEFAULT)
 
 
 def run_autograder(root: str | Path = ROOT, model_name: str | None = None) -> dict:
@@ -139,7 +150,7 @@ def run_autograder(root: str | Path = ROOT, model_name: str | None = None) -> di
     root = Path(root)
     try:
         model_name = model_name or default_model(root)
-        results = _results(root, model_name, started)
+        results = _results(root, model_name, started, get(zip_assignment(root)))
     except Exception as err:  # noqa: BLE001 - whatever happens, the student gets a results file
         _log("unexpected error:\n" + traceback.format_exc())
         results = gradescope_results(None, UNEXPECTED.format(kind=type(err).__name__))
@@ -148,24 +159,24 @@ def run_autograder(root: str | Path = ROOT, model_name: str | None = None) -> di
     return results
 
 
-def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None) -> str:
-    """Make sure the references (and, by default for the embedded model, the mistake catalogue) are cached."""
-    from hw4.questions import HOMEWORK, before
-    from solutions.mistakes import CATALOGUE
-
+def prepare(model_name: str = EMBEDDED, catalogue: bool | None = None, assignment: str = DEFAULT) -> str:
+    """Make sure the references of ``assignment`` (and, by default for the embedded model, its mistake
+    catalogue) are cached."""
     from .diagnose import Diagnoser
     from .references import cache_path, cached, load_references, reference_key
 
-    key = reference_key(model_name)
+    chosen = get(assignment)
+    key = reference_key(model_name, assignment=chosen.key)
     hit = cached("references", key) is not None
-    load_references(model_name)
+    load_references(model_name, assignment=chosen.key)
     status = f"references for key {key}: {'found in the cache' if hit else 'built now'} ({cache_path('references', key)})"
     if catalogue if catalogue is not None else model_name == EMBEDDED:
-        diagnoser = Diagnoser(key, model_name)
-        for entry in CATALOGUE.mistakes:
-            for question in (q for q in HOMEWORK if q not in before(entry.question)):
+        diagnoser = Diagnoser(key, model_name, assignment=chosen)
+        mistakes = diagnoser.catalogue.mistakes
+        for entry in mistakes:
+            for question in (q for q in chosen.questions if q not in chosen.before(entry.question)):
                 diagnoser.answers_of((entry.name,), question)
-        status += f"; mistake catalogue ready ({len(CATALOGUE.mistakes)} entries)"
+        status += f"; mistake catalogue ready ({len(mistakes)} entries)"
     return status
 
 
@@ -177,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prepare", action="store_true", help="fill the reference cache instead of grading")
     args = p.parse_args(argv)
     if args.prepare:
-        print(prepare(args.model or default_model(Path(args.root))))
+        root = Path(args.root)
+        print(prepare(args.model or default_model(root), assignment=zip_assignment(root)))
         return 0
     run_autograder(args.root, args.model)
     return 0

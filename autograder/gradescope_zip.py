@@ -2,8 +2,8 @@
 
 The zip's root becomes ``/autograder/source``: ``setup.sh`` and ``run_autograder`` from
 ``gradescope_files/``, the suite's source, ``constraints.txt``
-(the library versions the references were computed with), ``gradescope.json`` (model and reference key)
-and the cached references under ``cache/<key>/``.
+(the library versions the references were computed with), ``gradescope.json`` (assignment, model and
+reference key) and the cached references under ``cache/<key>/``. Each graded assignment gets its own zip.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from hw4.assignments import DEFAULT, get
 from hw4.atomic import atomic_open
-from hw4.errors import MissingFile
+from hw4.errors import MissingFile, UserError
 from hw4.install_settings import SETTINGS
 from hw4.model import EMBEDDED, MODEL_CHOICES
 from hw4.requirements_check import requirement_name
@@ -89,11 +90,11 @@ def source_files(repo: Path = REPO) -> Iterator[tuple[str, Path]]:
                 yield relative.as_posix(), path
 
 
-def _cache_files(model_name: str) -> tuple[str, list[tuple[str, Path]]]:
+def _cache_files(model_name: str, assignment: str) -> tuple[str, list[tuple[str, Path]]]:
     from .references import cache_dir, load_references, reference_key
 
-    load_references(model_name, progress=True)
-    key = reference_key(model_name)
+    load_references(model_name, progress=True, assignment=assignment)
+    key = reference_key(model_name, assignment=assignment)
     folder = cache_dir() / key
     files = [(f"{CACHE_FOLDER}/{key}/{p.name}", p) for p in sorted([*folder.glob("*.pkl"), *folder.glob("*.pkl.sha256")])]
     if not any(name.endswith("/references.pkl") for name, _ in files):
@@ -108,24 +109,28 @@ def _write(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = 
     archive.writestr(info, data)
 
 
-def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = False) -> Path:
-    """Write the Gradescope autograder zip to ``output`` and return its path.
+def build_zip(output: str | Path, model_name: str = EMBEDDED, catalogue: bool = False,
+              assignment: str = DEFAULT) -> Path:
+    """Write the Gradescope autograder zip of ``assignment`` (default: the homework) to ``output``; its path.
 
     The zip's root becomes ``/autograder/source``: ``setup.sh`` and ``run_autograder``
     (executable), the suite's source, ``constraints.txt`` (the library versions the
-    references were computed with), ``gradescope.json`` (model and reference key) and
+    references were computed with), ``gradescope.json`` (assignment, model and reference key) and
     ``cache/<key>/`` (the references, plus any cached mistake-catalogue answers; with
     ``catalogue=True`` the whole catalogue is computed first).
     """
     if model_name not in MODEL_CHOICES:
         raise ValueError(f"Unknown model {model_name!r}; choose one of {', '.join(MODEL_CHOICES)}.")
+    chosen = get(assignment)
+    if not chosen.graded:
+        raise UserError(f"{chosen.title} ({chosen.key}) is not graded, so it has no Gradescope autograder.")
     output = Path(output)
     if catalogue:
-        _log(prepare(model_name, catalogue=True))
-    key, cache = _cache_files(model_name)
+        _log(prepare(model_name, catalogue=True, assignment=chosen.key))
+    key, cache = _cache_files(model_name, chosen.key)
     pins = _library_pins()
     torch_pin = next((p for p in pins if p.startswith("torch==")), "")
-    config = {"model_name": model_name, "reference_key": key, "libraries": pins}
+    config = {"assignment": chosen.key, "model_name": model_name, "reference_key": key, "libraries": pins}
     generated: list[tuple[str, str, bool]] = [
         ("setup.sh", _template("setup.sh", TORCH_INDEX=f"--index-url {CPU_INDEX} " if "+cpu" in torch_pin else "",
                                TORCH=" ".join(requirement_name(pin) for pin in SETTINGS.torch),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hw4.answers_file import read_answers
+from hw4.assignments import DEFAULT, get
 from hw4.model import EMBEDDED
 
 from .diagnose import Diagnoser
@@ -19,21 +20,26 @@ from .references import load_references, reference_key
 
 @dataclass
 class Grader:
-    """Holds what every student's grading shares: references and the mistake diagnoser."""
+    """Holds what every student's grading of one assignment shares: references and the mistake diagnoser."""
 
     model_name: str = EMBEDDED
     diagnose: bool = True
+    assignment: str = DEFAULT
 
     def __post_init__(self) -> None:
-        self.references = load_references(self.model_name)
-        self.diagnoser = Diagnoser(reference_key(self.model_name), self.model_name) if self.diagnose else None
+        chosen = get(self.assignment)
+        self.references = load_references(self.model_name, assignment=chosen.key)
+        key = reference_key(self.model_name, assignment=chosen.key)
+        self.diagnoser = Diagnoser(key, self.model_name, assignment=chosen) if self.diagnose else None
 
     def grade_file(self, path: str | Path) -> Report:
-        """Grade one ``homework4.pkl``; raises ``AnswerFileError`` or ``CannotGrade`` with a one-sentence reason."""
+        """Grade one answers file (``homework4.pkl``); raises ``AnswerFileError`` or ``CannotGrade`` with a
+        one-sentence reason."""
         answers = read_answers(path)
-        return grade(answers, self.references, self.diagnoser)
+        return grade(answers, self.references, self.diagnoser, get(self.assignment))
 
 
-def grade_file(path: str | Path, model_name: str = EMBEDDED, diagnose: bool = True) -> Report:
+def grade_file(path: str | Path, model_name: str = EMBEDDED, diagnose: bool = True,
+               assignment: str = DEFAULT) -> Report:
     """Grade one answers file with a fresh ``Grader``."""
-    return Grader(model_name, diagnose).grade_file(path)
+    return Grader(model_name, diagnose, assignment).grade_file(path)

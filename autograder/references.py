@@ -10,6 +10,7 @@ needs neither torch nor the model, which keeps grading fast.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import warnings
 from importlib.metadata import PackageNotFoundError, version
@@ -17,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hw4.answers_file import Answers, parse_answers
+from hw4.assignments import get
 from hw4.atomic import atomic_write
 from hw4.cases import CaseSet
 from hw4.model import EMBEDDED, model_id
-from hw4.questions import GRADED
 from hw4.safe_pickle import dump_answers, load_answers
-from solutions import SOLUTIONS_FILE
 
 if TYPE_CHECKING:
     from hw4.model import AudioModel
@@ -31,10 +31,10 @@ LIBRARIES = ("torch", "numpy", "stable-audio-tools", "k-diffusion")
 # The sources are hashed, not imported: importing them would pull in torch and slow every grade down.
 ROOT = Path(__file__).resolve().parents[1]
 KEY_SOURCES = (
-    "hw4/answers.py", "hw4/cases.py", "hw4/questions.py",  # the cases and how they run
+    "hw4/answers.py", "hw4/cases.py", "hw4/questions.py", "hw4/assignments.py",  # the cases and how they run
     "hw4/case_inputs.py", "hw4/isolation.py", "hw4/process_state.py", "hw4/student_errors.py",
     "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # their inputs
-    "solutions/__init__.py", "solutions/mistakes.py", "hw4/catalogue.py",  # the catalogue, cached under the same key
+    "solutions/__init__.py", "hw4/catalogue.py",  # the catalogue (with the assignment's own module), cached under it
 )
 
 
@@ -56,13 +56,25 @@ def _library_versions() -> str:
     return ",".join(found)
 
 
-def reference_key(model_name: str = EMBEDDED, cases: CaseSet = GRADED) -> str:
-    """A digest of everything the reference answers and the catalogue's answers depend on: the one cache key.
+def _module_file(name: str) -> Path:
+    """The source file of the module ``name``, found without running it (its package's ``__init__`` does run)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"There is no module {name!r}.")
+    return Path(spec.origin)
+
+
+def reference_key(model_name: str = EMBEDDED, cases: CaseSet | None = None, assignment: str | None = None) -> str:
+    """A digest of everything the reference answers of ``assignment`` (default: the homework) and its catalogue's
+    answers depend on: the one cache key (``cases`` default to its graded ones).
 
     ``autograder.diagnose`` caches each catalogue combination under it, beside the references.
     """
+    chosen = get(assignment)
+    cases = chosen.graded_cases if cases is None else cases
     digest = hashlib.sha256()
-    sources = [SOLUTIONS_FILE.read_bytes()] + [(ROOT / name).read_bytes() for name in KEY_SOURCES]
+    own = [chosen.solutions_file] + ([_module_file(chosen.mistakes)] if chosen.mistakes else [])
+    sources = [path.read_bytes() for path in own] + [(ROOT / name).read_bytes() for name in KEY_SOURCES]
     for part in (*sources, cases.version.encode(), model_id(model_name).encode(), _library_versions().encode()):
         digest.update(part)
         digest.update(b"\0")
@@ -106,25 +118,26 @@ def store(kind: str, key: str, answers: Answers) -> None:
     atomic_write(_digest_path(path), hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
-def build_references(model: AudioModel, cases: CaseSet = GRADED, progress: bool = False) -> Answers:
-    """Run the solutions over the cases (uncached)."""
+def build_references(model: AudioModel | None, cases: CaseSet | None = None, progress: bool = False,
+                     assignment: str | None = None) -> Answers:
+    """Run the solutions of ``assignment`` (default: the homework) over the cases (uncached)."""
     from hw4.answers import generate
     from solutions import fresh_solutions
 
-    return generate(fresh_solutions(), model, cases, progress=progress)
+    cases = get(assignment).graded_cases if cases is None else cases
+    return generate(fresh_solutions(assignment), model, cases, progress=progress)
 
 
-def load_references(model_name: str = EMBEDDED, cases: CaseSet = GRADED, rebuild: bool = False,
-                    model: AudioModel | None = None, progress: bool = False) -> Answers:
-    """The reference answers: from the cache when its key matches, else built (loading the model) and cached."""
-    key = reference_key(model_name, cases)
+def load_references(model_name: str = EMBEDDED, cases: CaseSet | None = None, rebuild: bool = False,
+                    model: AudioModel | None = None, progress: bool = False, assignment: str | None = None) -> Answers:
+    """The reference answers of ``assignment`` (default: the homework): from the cache when its key matches, else
+    built (loading its model) and cached."""
+    key = reference_key(model_name, cases, assignment)
     found = None if rebuild else cached("references", key)
     if found is not None:
         return found
     if model is None:
-        from hw4.model import load_model
-
-        model, _ = load_model(model_name)
-    references = build_references(model, cases, progress)
+        model, _ = get(assignment).load_model(model_name)
+    references = build_references(model, cases, progress, assignment)
     store("references", key, references)
     return references

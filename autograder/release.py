@@ -22,6 +22,7 @@ from pathlib import Path
 
 import tomli_w
 
+from hw4 import assignments
 from hw4.colab import badge_markdown
 from hw4.errors import UserError
 from hw4.install_settings import InstallSettings, read_settings
@@ -30,17 +31,25 @@ from hw4.requirements_check import requirement_name
 from .install_files import SETTINGS_PATH, read_pyproject
 
 REPO = Path(__file__).resolve().parents[1]
-STUB = "notebooks/homework4_stub.ipynb"
-LAB_STUB = "notebooks/lab_stub.ipynb"
-RUNNER = "runner.ipynb"
-NOTEBOOKS = (LAB_STUB, STUB, RUNNER)  # the lab comes first
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+RELEASED = tuple(sorted((a for a in assignments.every() if a.stub.is_relative_to(REPO)), key=lambda a: a.graded))
+"""Every assignment kept in this repository, the ungraded ones (the lab) first."""
 # Each student notebook is generated from its template and solutions: (stub, template, solutions).
-GENERATED = ((STUB, "notebooks/template/homework4.ipynb", "solutions/homework4.py"),
-             (LAB_STUB, "notebooks/template/lab.ipynb", "solutions/lab.py"))
+GENERATED = tuple((_relative(a.stub), _relative(a.template), _relative(a.solutions_file)) for a in RELEASED)
+STUB = _relative(assignments.HOMEWORK4.stub)
+LAB_STUB = _relative(assignments.LECTURE_LAB.stub)
+RUNNER = "runner.ipynb"
+NOTEBOOKS = (*(stub for stub, _, _ in GENERATED), RUNNER)  # the lab comes first
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
 PACKAGE = "hw4"
-REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "data/selfcheck.pkl", "embedded/model.safetensors",
-                       "embedded/model_config.json", "lab.py", "data/lab_selfcheck.pkl", "data/install.json")
+REQUIRED_IN_PACKAGE = ("__init__.py", "colab.py", "runner.py", "embedded/model.safetensors", "embedded/model_config.json",
+                       "lab.py", "data/install.json",
+                       *(a.self_check_data.relative_to(REPO / PACKAGE).as_posix() for a in RELEASED))
 README_TEMPLATE = Path(__file__).resolve().parent / "release_files" / "README.md"
 SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
@@ -120,7 +129,7 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 def student_readme(repository: str | None, branch: str | None) -> str:
     """The student README (``release_files/README.md``) with the badges of the lab, the homework and the runner."""
-    lab, homework, runner = (badge_markdown(p, repository, branch) for p in NOTEBOOKS)
+    lab, homework, runner = (badge_markdown(p, repository, branch) for p in (LAB_STUB, STUB, RUNNER))
     return string.Template(README_TEMPLATE.read_text()).substitute(LAB_BADGE=lab, HOMEWORK_BADGE=homework,
                                                                    RUNNER_BADGE=runner)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hw4.files import ANSWERS, NOTEBOOK, SCRIPT
+from hw4.assignments import Assignment, get
 
 
 def hidden(relative: Path) -> bool:
@@ -47,27 +47,29 @@ def _pick(files: list[Path], name: str, suffixes: tuple[str, ...]) -> Path | Non
     return None
 
 
-def why_no_answers(submission_dir: Path) -> str:
+def why_no_answers(submission_dir: Path, assignment: Assignment | None = None) -> str:
     """Why ``find_submission`` found no answers file in ``submission_dir``, in words (a grades file's message)."""
+    answers = (assignment or get()).answers_file
     others = [p for p in visible_files(submission_dir) if p.suffix.lower() == ".pkl"]
     if len(others) < 2:
-        return f"no {ANSWERS} found"
+        return f"no {answers} found"
     names = ", ".join(p.relative_to(submission_dir).as_posix() for p in others[:5]) + (", ..." if len(others) > 5 else "")
-    return f"no {ANSWERS} found, and {len(others)} other .pkl files ({names}): rename the one to grade to {ANSWERS}"
+    return f"no {answers} found, and {len(others)} other .pkl files ({names}): rename the one to grade to {answers}"
 
 
-def _notebook_beside(files: list[Path], script: Path | None) -> Path | None:
+def _notebook_beside(files: list[Path], script: Path | None, notebook: str) -> Path | None:
     """The notebook that goes with ``script`` (see the module's docstring), or the only one when none was sent."""
     if script is None:
-        return _pick(files, NOTEBOOK, (".ipynb",))
-    names = {NOTEBOOK.lower(), script.with_suffix(".ipynb").name.lower()}
+        return _pick(files, notebook, (".ipynb",))
+    names = {notebook.lower(), script.with_suffix(".ipynb").name.lower()}
     return next((p for p in files if p.name.lower() in names and p.suffix.lower() == ".ipynb"), None)
 
 
-def find_submission(submission_dir: Path) -> tuple[Path | None, tuple[Path, ...]]:
-    """``(answers_pickle or None, code)`` found under ``submission_dir``: ``code`` is the ``.py`` then the
-    notebook, each when present (empty when neither was sent)."""
+def find_submission(submission_dir: Path, assignment: Assignment | None = None) -> tuple[Path | None, tuple[Path, ...]]:
+    """``(answers_pickle or None, code)`` found under ``submission_dir`` by ``assignment``'s file names (default:
+    the homework's): ``code`` is the ``.py`` then the notebook, each when present (empty when neither was sent)."""
+    assignment = assignment or get()
     files = visible_files(submission_dir)
-    script = _pick(files, SCRIPT, (".py",))
-    notebook = _notebook_beside(files, script)
-    return _pick(files, ANSWERS, (".pkl",)), tuple(p for p in (script, notebook) if p is not None)
+    script = _pick(files, assignment.script, (".py",))
+    notebook = _notebook_beside(files, script, assignment.notebook)
+    return _pick(files, assignment.answers_file, (".pkl",)), tuple(p for p in (script, notebook) if p is not None)

@@ -41,9 +41,10 @@ def main() -> int:
                       PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     from nbclient import NotebookClient
 
-    from solutions.build import LAB_SOLUTIONS_SOURCE, LAB_STUB, LAB_TEMPLATE, source_notebook
+    from hw4.assignments import LECTURE_LAB
+    from solutions.build import assignment_source
 
-    nb = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
+    nb = assignment_source(LECTURE_LAB)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,

@@ -369,8 +369,8 @@ def anchor_child(calls: int) -> None:
     import torch
     from k_diffusion.external import VDenoiser
 
+    from hw4.assignments import HOMEWORK4
     from hw4.model import load_model
-    from hw4.questions import GRADED
     from hw4.sampling import LATENT_FRAMES, conditioning_args, initial_noise
 
     config = json.loads(SAO_CONFIG.read_text())
@@ -419,7 +419,7 @@ def anchor_child(calls: int) -> None:
     del model
     embedded, _ = load_model("embedded")
     small = step_times(embedded, max(calls, 5), 1)
-    generations = sum(len(GRADED[q]) for q in ("q1_sample", "q3_inpaint", "q4_variable_inpaint", "q5_style_transfer"))
+    generations = sum(len(HOMEWORK4.graded_cases[q]) for q in ("q1_sample", "q3_inpaint", "q4_variable_inpaint", "q5_style_transfer"))
     print("BENCH_JSON " + json.dumps({
         "threads": threads, "build_s": build_s, "dit_params": dit_params, "sao_step_s": sao,
         "embedded_step_s": small, "generations": generations, "latent_frames": LATENT_FRAMES,

@@ -22,11 +22,12 @@ import numpy as np
 import torch
 
 from .answers_file import Answers, Meta, QuestionAnswers
+from .assignments import find, get
+from .assignments import questions as every_question
 from .case_inputs import CaseInputs
-from .cases import CaseSet, denoiser_evaluations
+from .cases import CaseSet, SampleCase, denoiser_evaluations
 from .isolation import MAX_CAPTURED_OUTPUT, Outcome, Task, can_fork, run_lanes, usable_cpus
 from .process_state import ModelGuard, generation_state
-from .questions import GRADED, every, find
 from .student_errors import describe_error, where_in_student_code
 
 if TYPE_CHECKING:
@@ -42,10 +43,11 @@ __all__ = ["CaseInputs", "bind_globals", "can_fork", "case_time_limit", "generat
            "parallel_questions", "student_files", "to_array"]
 
 
-def bind_globals(implementation: Any, model: AudioModel) -> None:
-    """Give the implementation the globals the handout promised it: ``SAMPLE_RATE`` and ``model``."""
-    implementation.SAMPLE_RATE = model.sample_rate
-    implementation.model = model
+def bind_globals(implementation: Any, model: AudioModel | None) -> None:
+    """Give the implementation the globals the handout promised it: ``SAMPLE_RATE`` and ``model`` (when there is one)."""
+    if model is not None:
+        implementation.SAMPLE_RATE = model.sample_rate
+        implementation.model = model
 
 
 def case_time_limit(case: Any, seconds_per_evaluation: float) -> float:
@@ -65,7 +67,7 @@ def to_array(value: Any) -> np.ndarray:
 def student_files(implementation: Any) -> frozenset[str]:
     """The files the implementation's homework functions were compiled from (the student's file or notebook cells)."""
     files = set()
-    for name in (q.function for q in every()):
+    for name in (q.function for q in every_question()):
         code = getattr(getattr(implementation, name, None), "__code__", None)
         if code is not None:
             files.add(code.co_filename)
@@ -113,8 +115,8 @@ def metadata(model_id: str, cases: CaseSet) -> Meta:
 
 def generate(
     implementation: Any,
-    model: AudioModel,
-    cases: CaseSet = GRADED,
+    model: AudioModel | None,
+    cases: CaseSet | None = None,
     questions: tuple[str, ...] | None = None,
     time_limit_s: float | None = None,
     progress: bool = True,
@@ -127,7 +129,9 @@ def generate(
     reference solution's estimated time on this machine and model (at least ``MIN_TIME_LIMIT_S``). After a
     question's first timeout or process exit, its remaining cases are skipped. ``isolate`` (default: when
     ``can_fork()``) runs each case in a forked child; otherwise cases run here and the model is restored after each.
+    ``cases`` default to the homework's graded ones; ``model`` may be None for an assignment that needs none.
     """
+    cases = get().graded_cases if cases is None else cases
     bind_globals(implementation, model)
     questions = tuple(q for q in (questions or tuple(cases)) if q in cases.cases)
     lanes = {q: list(cases[q]) for q in questions}
@@ -140,7 +144,7 @@ def generate(
         with generation_state():
             inputs = CaseInputs(model)
             inputs.prepare(todo)
-            sampling = [case for q, case in todo if denoiser_evaluations(case)]
+            sampling = [case for _, case in todo if isinstance(case, SampleCase) and denoiser_evaluations(case)]
             per_evaluation = inputs.seconds_per_evaluation(sampling[0].prompt) if sampling and not time_limit_s else 0.0
             outcomes: dict[tuple[str, str], Outcome] = {}
 
@@ -155,7 +159,7 @@ def generate(
                 seconds = time_limit_s or case_time_limit(case, per_evaluation)
                 return case_task(implementation, inputs, question, case, seconds)
 
-            guard = None if isolate else ModelGuard(model)
+            guard = None if isolate or model is None else ModelGuard(model)
 
             def restore_model(outcome: Outcome) -> None:
                 if guard is not None and guard.restore():

@@ -3,14 +3,16 @@ denoiser, seeding, clip latents encoded once per run, sampling set-ups, noise, t
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .assignments import find
 from .cases import CaseToolbox, SampleCase
 from .clips import clip_latent
-from .questions import find
 from .sampling import make_denoiser, seeded, setup_sampling
 
 if TYPE_CHECKING:
@@ -21,21 +23,32 @@ class CaseInputs(CaseToolbox):
     """The toolbox a case builds its inputs with (``case.call(fn, inputs)``); clip latents are encoded once per run
     and handed out as copies."""
 
-    def __init__(self, model: AudioModel):
+    def __init__(self, model: AudioModel | None):
         self.model = model
-        self.denoiser = make_denoiser(model)
         self._latents: dict[str, torch.Tensor] = {}
+
+    @functools.cached_property
+    def denoiser(self) -> Callable[..., torch.Tensor]:
+        """The model wrapped as k-diffusion's denoiser (made when a case first samples)."""
+        return make_denoiser(self.audio_model)
+
+    @property
+    def audio_model(self) -> AudioModel:
+        """The model, for the cases that need one (an assignment without a model has none of them)."""
+        if self.model is None:
+            raise ValueError("this assignment has no model, so its cases cannot sample or encode clips")
+        return self.model
 
     seeded = staticmethod(seeded)
 
     def latent(self, clip: str) -> torch.Tensor:
         if clip not in self._latents:
-            self._latents[clip] = clip_latent(self.model, clip)
+            self._latents[clip] = clip_latent(self.audio_model, clip)
         return self._latents[clip].clone()
 
     def sampling(self, case: SampleCase) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """The starting noise, sigmas and conditioning of a sampling case."""
-        _, x, sigmas, extra_args = setup_sampling(self.model, case.prompt, case.seed, case.steps, case.cfg_scale)
+        _, x, sigmas, extra_args = setup_sampling(self.audio_model, case.prompt, case.seed, case.steps, case.cfg_scale)
         return x, sigmas, extra_args
 
     @staticmethod
@@ -63,7 +76,7 @@ class CaseInputs(CaseToolbox):
 
     def seconds_per_evaluation(self, prompt: str) -> float:
         """The time of one guided denoiser evaluation on this machine and model (the best of two)."""
-        _, x, sigmas, extra_args = setup_sampling(self.model, prompt, 0, 2)
+        _, x, sigmas, extra_args = setup_sampling(self.audio_model, prompt, 0, 2)
         best = float("inf")
         for _ in range(2):
             started = time.perf_counter()

@@ -14,10 +14,13 @@ import hashlib
 from collections.abc import Callable, ItemsView, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import torch
+
+ClipName = Literal["chord", "drums", "bass_arpeggio", "sweep", "bells", "rain"]
+"""The reference clips a case may name (``hw4.clips.CLIPS``; a test keeps the two equal)."""
 
 DEFAULT_STEPS = 50
 DEFAULT_CFG_SCALE = 7.0
@@ -29,7 +32,10 @@ StudentFunction = Callable[..., object]
 class CaseToolbox(Protocol):
     """What a case builds its function's inputs with; ``hw4.case_inputs.CaseInputs`` is the one the runner uses."""
 
-    denoiser: Callable[..., torch.Tensor]  # the model wrapped as k-diffusion's denoiser
+    @property
+    def denoiser(self) -> Callable[..., torch.Tensor]:
+        """The model wrapped as k-diffusion's denoiser."""
+        ...
 
     def seeded(self, seed: int) -> AbstractContextManager[None]:
         """A block with torch's global RNG seeded ``seed``."""
@@ -56,7 +62,19 @@ class CaseToolbox(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@runtime_checkable
+class Case(Protocol):
+    """What every kind of case is: a name, unique within its question, and how to call a function on it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
+        """Build the case's inputs with the toolbox ``inputs`` and return what ``fn`` returns on them."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
 class ToDCase:
     """``to_d`` on random ``x``/``denoised`` of ``shape`` with per-batch noise levels ``sigma``."""
 
@@ -70,15 +88,15 @@ class ToDCase:
         return fn(x * 10, inputs.tensor(self.sigma), denoised)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SampleCase:
     """Plain Euler sampling of ``prompt`` from the noise of ``seed``."""
 
     name: str
     prompt: str
     seed: int
-    steps: int = field(default=DEFAULT_STEPS, kw_only=True)
-    cfg_scale: float = field(default=DEFAULT_CFG_SCALE, kw_only=True)
+    steps: int = DEFAULT_STEPS
+    cfg_scale: float = DEFAULT_CFG_SCALE
 
     def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
         x, sigmas, extra_args = inputs.sampling(self)
@@ -86,12 +104,12 @@ class SampleCase:
             return fn(inputs.denoiser, x, sigmas, extra_args=extra_args)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MaskCase:
     """A mask over the latent of ``clip`` from ``start_s`` to ``end_s`` seconds."""
 
     name: str
-    clip: str
+    clip: ClipName
     start_s: float
     end_s: float
 
@@ -99,11 +117,11 @@ class MaskCase:
         return fn(inputs.latent(self.clip), self.start_s, self.end_s)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InpaintCase(SampleCase):
     """Inpainting frames ``[start_frame, end_frame)`` of ``clip`` with ``prompt``; Q4 adds a paint window."""
 
-    clip: str
+    clip: ClipName
     start_frame: int
     end_frame: int
     paint_start: int | None = None
@@ -119,11 +137,11 @@ class InpaintCase(SampleCase):
             return fn(inputs.denoiser, x, sigmas, reference, mask, extra_args=extra_args, **window)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StyleCase(SampleCase):
     """Style transfer from ``clip`` towards ``prompt`` at ``strength``."""
 
-    clip: str
+    clip: ClipName
     strength: float
 
     def call(self, fn: StudentFunction, inputs: CaseToolbox) -> object:
@@ -136,7 +154,7 @@ class StyleCase(SampleCase):
 # -- The lecture lab's kinds: plain tensors in, no model ----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CorruptCase:
     """Clean ``x0`` and ``noise`` of ``shape`` drawn from ``seed``, corrupted to ``sigma`` (one number, or one per item)."""
 
@@ -150,7 +168,7 @@ class CorruptCase:
         return fn(x0, noise, inputs.tensor(self.sigma) if isinstance(self.sigma, tuple) else self.sigma)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CosineCase:
     """The cosine schedule at times ``t`` out of ``T``, with offset ``s``."""
 
@@ -163,7 +181,7 @@ class CosineCase:
         return fn(inputs.tensor(self.t), self.T, self.s)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScheduleCase:
     """A schedule of ``steps`` levels from ``sigma_max`` down to ``sigma_min``."""
 
@@ -176,7 +194,7 @@ class ScheduleCase:
         return fn(self.steps, self.sigma_min, self.sigma_max)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GuidanceCase:
     """Unconditional and conditional estimates of ``shape`` drawn from ``seed``, combined at ``cfg_scale``."""
 
@@ -190,7 +208,7 @@ class GuidanceCase:
         return fn(uncond, cond, self.cfg_scale)
 
 
-def denoiser_evaluations(case: object) -> int:
+def denoiser_evaluations(case: Case) -> int:
     """How many denoiser evaluations the reference solution makes on ``case`` (at most): a sampling case's steps."""
     return int(case.steps) if isinstance(case, SampleCase) else 0
 
@@ -199,18 +217,18 @@ def denoiser_evaluations(case: object) -> int:
 class CaseSet:
     """All cases of one run, by question."""
 
-    cases: dict[str, tuple] = field(default_factory=dict)
+    cases: dict[str, tuple[Case, ...]] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
         """A fingerprint of every case; answers made for other cases are refused by the grader."""
         return hashlib.sha256(repr(sorted(self.cases.items())).encode()).hexdigest()[:16]
 
-    def __getitem__(self, question: str) -> tuple:
+    def __getitem__(self, question: str) -> tuple[Case, ...]:
         return self.cases[question]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.cases)
 
-    def items(self) -> ItemsView[str, tuple]:
+    def items(self) -> ItemsView[str, tuple[Case, ...]]:
         return self.cases.items()

@@ -4,7 +4,8 @@ Staff commands (``grade``, ``grade-all``, ``references``, ...) live in ``autogra
 itself under the ``hw4.commands`` entry-point group (``pyproject.toml``); this module never names it, so the
 student bundle, which has no autograder, simply has no staff commands. Every subcommand is a thin wrapper
 over a Python function of the same job. Errors a user can fix (``hw4.errors.UserError``) are printed as one
-sentence with exit status 2, never as a traceback.
+sentence with exit status 2, never as a traceback. Every subcommand takes ``--assignment KEY``
+(``hw4.assignments``; default: the homework).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterable
 
+from .assignments import DEFAULT, ENV, get
 from .errors import UserError
 from .files import ANSWERS, NOTEBOOK, SCRIPT
 from .model import EMBEDDED, MODEL_CHOICES
@@ -25,22 +27,24 @@ STAFF_ONLY = ("is not a command here (this installation has: {commands}); the co
 
 Command = Callable[[argparse.Namespace], int]
 AddCommand = Callable[..., argparse.ArgumentParser]
-"""``add(name, fn, help, model=True) -> parser``: adds subcommand ``name`` running ``fn(args)``."""
+"""``add(name, fn, help, model=True, assignment=True) -> parser``: adds subcommand ``name`` running ``fn(args)``,
+with ``--model`` and ``--assignment`` unless told not to."""
 Register = Callable[[AddCommand], None]
 
 
 def cmd_answers(args: argparse.Namespace) -> int:
     from .runner import write_answers
 
-    write_answers(args.submission, args.output, model=args.model, time_limit_s=args.time_limit,
-                  progress=not args.quiet, quiet=args.quiet, convert=not args.no_convert)
+    write_answers(args.submission, args.output or "", model=args.model, time_limit_s=args.time_limit,
+                  progress=not args.quiet, quiet=args.quiet, convert=not args.no_convert, assignment=args.assignment)
     return 0
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from .runner import write_answers
 
-    write_answers(args.notebook, output=None, model=args.model, progress=not args.quiet)
+    write_answers(args.notebook or get(args.assignment).notebook, output=None, model=args.model,
+                  progress=not args.quiet, assignment=args.assignment)
     return 0
 
 
@@ -48,7 +52,7 @@ def register(add: AddCommand) -> None:
     """The student's commands."""
     p = add("answers", cmd_answers, f"Write {ANSWERS} from a converted notebook (.py) or the .ipynb.")
     p.add_argument("submission", help=f"{SCRIPT} (from `jupyter nbconvert --to script`) or the .ipynb")
-    p.add_argument("-o", "--output", default=ANSWERS)
+    p.add_argument("-o", "--output", help=f"default: the assignment's answers file here ({ANSWERS})")
     p.add_argument("--time-limit", type=float,
                    help="seconds per case (default: 20 times the reference solution's time here, at least 10)")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -56,8 +60,8 @@ def register(add: AddCommand) -> None:
                    help="read a .ipynb's code cells as they are instead of writing the .py beside it")
 
     p = add("submit", cmd_submit, f"Convert your notebook to .py and write {ANSWERS} beside it, in one step.")
-    p.add_argument("notebook", nargs="?", default=NOTEBOOK,
-                   help=f"your notebook (default: {NOTEBOOK} here or in notebooks/)")
+    p.add_argument("notebook", nargs="?",
+                   help=f"your notebook (default: the assignment's, {NOTEBOOK}, here or in notebooks/)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -80,9 +84,12 @@ def parser(registers: Iterable[Register] = ()) -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="hw4", description="Homework 4: sampling from Stable Audio Open.")
     sub = top.add_subparsers(dest="command", required=True)
 
-    def add(name: str, fn: Command, help: str, model: bool = True) -> argparse.ArgumentParser:
+    def add(name: str, fn: Command, help: str, model: bool = True, assignment: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(fn=fn)
+        if assignment:
+            p.add_argument("--assignment", default=DEFAULT, metavar="KEY",
+                           help=f"which assignment (default: {DEFAULT}; others are registered by {ENV})")
         if model:
             p.add_argument("--model", choices=MODEL_CHOICES, default=EMBEDDED,
                            help="embedded (offline stand-in, default) or sao (real weights; needs HF_TOKEN)")
@@ -106,6 +113,8 @@ def main(argv: list[str] | None = None, registers: Iterable[Register] | None = N
         return 2
     args = top.parse_args(argv)
     try:
+        if getattr(args, "assignment", None):
+            get(args.assignment)  # an unknown key is one sentence before anything loads
         return args.fn(args)
     except UserError as err:  # every error a user can fix derives from hw4.errors.UserError
         print(f"hw4 {args.command}: {err}", file=sys.stderr)

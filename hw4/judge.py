@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answers_file import QuestionAnswers
+from .assignments import before, find
 from .catalogue import Catalogue, combo_key
 from .compare import compare
-from .questions import HOMEWORK, before
 from .text import printable
 
 AnswersOf = Callable[[tuple[str, ...], str], "Mapping[str, object] | None"]
@@ -106,7 +106,7 @@ def explain(catalogue: Catalogue, question: str, student: Mapping[str, Mapping[s
         for mistake in earlier:
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, f"Right, given the mistake already counted in "
-                                               f"{HOMEWORK[mistake.question].title} ({mistake.name}): full credit here.", True)
+                                               f"{find(mistake.question).title} ({mistake.name}): full credit here.", True)
         for mistake in catalogue.mistakes_for(question):
             if matches(mine, answers_of((mistake.name, *s), question), wrong):
                 return Diagnosis(mistake.name, mistake.feedback, False)

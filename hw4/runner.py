@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING
 
 from .answers import generate
 from .answers_file import Answers
-from .files import ANSWERS, NOTEBOOK, SCRIPT
-from .model import EMBEDDED, load_model
-from .questions import GRADED, HOMEWORK
+from .assignments import Assignment, find, get
+from .model import EMBEDDED
 from .safe_pickle import dump_answers
 from .source import short_error
 from .submission import ImportReport, SubmissionError, import_submission, summary
@@ -32,10 +31,9 @@ if TYPE_CHECKING:
     from .model import AudioModel
 
 SEARCH_DIRS = (".", "notebooks")
-FUNCTIONS = tuple(q.function for q in HOMEWORK.values())
 
 
-def find_submission(submission: str | Path) -> Path:
+def find_submission(submission: str | Path, assignment: Assignment | None = None) -> Path:
     """The submission path as given, or found under ``notebooks/``; the .ipynb when the .py is missing."""
     path = Path(submission)
     candidates = [path] if path.is_absolute() else [Path(d) / path for d in SEARCH_DIRS]
@@ -44,8 +42,9 @@ def find_submission(submission: str | Path) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
+    assignment = assignment or get()
     raise SubmissionError(f"Could not find {submission} in {Path.cwd()} or its notebooks/ folder: pass the path of "
-                          f"your {NOTEBOOK} (or of the {SCRIPT} made from it).")
+                          f"your {assignment.notebook} (or of the {assignment.script} made from it).")
 
 
 def convert_notebook(notebook: Path) -> Path:
@@ -124,8 +123,8 @@ def explain_skipped_names(answers: Answers, skipped: list[str]) -> None:
 _MISTAKE = re.compile(r"Likely mistake \(([^)]+)\)")
 
 
-def self_check_verdicts(module: types.ModuleType) -> dict[str, str]:
-    """Each homework question's ``check()`` verdict in a word: PASS, FAIL (with the catalogued mistake) or TODO.
+def self_check_verdicts(module: types.ModuleType, assignment: Assignment | None = None) -> dict[str, str]:
+    """Each question's ``check()`` verdict in a word: PASS, FAIL (with the catalogued mistake) or TODO.
 
     It is ``hw4.selfcheck.run_checks`` on the submission's functions (its small cases, the embedded model, the
     shipped expected answers): about a second, against the graded answers' minutes, and the only judgement a
@@ -133,10 +132,11 @@ def self_check_verdicts(module: types.ModuleType) -> dict[str, str]:
     """
     from .selfcheck import run_checks
 
-    functions = {key: getattr(module, q.function, None) for key, q in HOMEWORK.items()}
+    questions = (assignment or get()).questions
+    functions = {key: getattr(module, q.function, None) for key, q in questions.items()}
     found = {key: fn for key, fn in functions.items() if callable(fn) and getattr(fn, "__name__", None)
-             == HOMEWORK[key].function}
-    verdicts = dict.fromkeys(HOMEWORK, "TODO")
+             == questions[key].function}
+    verdicts = dict.fromkeys(questions, "TODO")
     if found:
         for key, (message, _) in zip(found, run_checks(*found.values())):
             word = message.split(maxsplit=1)[0]
@@ -150,7 +150,7 @@ def results_summary(answers: Answers, verdicts: dict[str, str] | None = None) ->
     lines = []
     for question, entry in answers.questions.items():
         total = len(entry.answers) + len(entry.errors)
-        line = f"{HOMEWORK[question].title}: {len(entry.answers)}/{total} cases answered"
+        line = f"{find(question).title}: {len(entry.answers)}/{total} cases answered"
         if verdicts is not None:
             line += f", self-check {verdicts.get(question, 'TODO')}"
         if entry.errors:
@@ -160,41 +160,46 @@ def results_summary(answers: Answers, verdicts: dict[str, str] | None = None) ->
 
 
 def write_answers(
-    submission: str | Path = SCRIPT,
-    output: str | Path | None = ANSWERS,
+    submission: str | Path | None = None,
+    output: str | Path | None = "",
     model: str = EMBEDDED,
     time_limit_s: float | None = None,
     progress: bool = True,
     quiet: bool = False,
     convert: bool = True,
+    assignment: str | None = None,
 ) -> Answers:
-    """Import ``submission``, answer every graded case with ``model``, and write ``output``.
+    """Import ``submission`` (default: the assignment's ``.py``), answer every graded case of ``assignment``
+    (default: the homework) with ``model``, and write ``output`` (default: its answers file, here).
 
     A notebook (given, or found where its ``.py`` was asked for) is first converted to the ``.py`` beside it,
     the file to upload; with ``convert=False`` its code cells are read as they are and only ``output`` is
-    written (the integrity re-run, whose input folder is read-only). ``output=None`` writes ``homework4.pkl`` beside the submission. ``time_limit_s`` fixes
+    written (the integrity re-run, whose input folder is read-only). ``output=None`` writes the answers file
+    (``homework4.pkl``) beside the submission. ``time_limit_s`` fixes
     the limit of each case; by default it is derived from the reference solution's own time on this machine and
     model (``hw4.answers.case_time_limit``).
     """
-    path = find_submission(submission)
+    chosen = get(assignment)
+    path = find_submission(submission or chosen.script, chosen)
     if path.suffix == ".ipynb" and convert:
         path = convert_notebook(path)
         if not quiet:
             print(f"Converted the notebook to {path}.")
-    output = Path(output) if output is not None else path.with_name(ANSWERS)
-    loaded, config = load_model(model)
-    report = import_submission(path, extra_globals=provided_globals(loaded, config, model))
+    output = path.with_name(chosen.answers_file) if output is None else Path(output or chosen.answers_file)
+    loaded, config = chosen.load_model(model)
+    report = import_submission(path, extra_globals=chosen.provided_globals(loaded, config, model))
     if not quiet:
         print(import_summary(report))
-    if not any(callable(getattr(report.module, name, None)) for name in FUNCTIONS):
-        print(f"Warning: {path.name} defines none of the homework functions ({', '.join(FUNCTIONS)}): "
+    functions = chosen.functions
+    if not any(callable(getattr(report.module, name, None)) for name in functions):
+        print(f"Warning: {path.name} defines none of the assignment's functions ({', '.join(functions)}): "
               f"is it the converted notebook? Every case will fail.", file=sys.stderr)
-    answers = generate(report.module, loaded, GRADED, time_limit_s=time_limit_s, progress=progress)
+    answers = generate(report.module, loaded, chosen.graded_cases, time_limit_s=time_limit_s, progress=progress)
     explain_skipped_names(answers, report.skipped)
     dump_answers(answers.to_dict(), output)
     if not quiet:
         try:
-            verdicts = self_check_verdicts(report.module)
+            verdicts = self_check_verdicts(report.module, chosen)
         except Exception as err:  # the files are written: a self-check that cannot run must not hide them
             verdicts = None
             print(f"The self-check could not run here ({short_error(err)}); your files are written all the same.")
@@ -205,14 +210,17 @@ def write_answers(
     return answers
 
 
-def submit(notebook: str | Path = NOTEBOOK, model: str = EMBEDDED, progress: bool = True) -> None:
-    """The notebook's last cell: convert the notebook and write ``homework4.pkl`` beside it (one sentence on failure).
+def submit(notebook: str | Path | None = None, model: str = EMBEDDED, progress: bool = True,
+           assignment: str | None = None) -> None:
+    """The notebook's last cell: convert the notebook (default: the assignment's) and write its answers file
+    (``homework4.pkl``) beside it, one sentence on failure.
 
     It returns nothing, so that the cell shows only the two paths to upload, not the answers.
     """
     from .safe_pickle import AnswerFileError
 
     try:
-        write_answers(notebook, output=None, model=model, progress=progress)
+        write_answers(notebook or get(assignment).notebook, output=None, model=model, progress=progress,
+                      assignment=assignment)
     except (SubmissionError, AnswerFileError) as err:
         print(f"Nothing was written: {err}")

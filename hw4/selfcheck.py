@@ -3,10 +3,11 @@
 The verdict is the grader's judgement (``hw4.judge.judge``), laid out as one line: the same
 comparison, the same accepted variants, the same cascade (a mistake in ``to_d``/``simple_sample``
 counts in Q1 only) and the same catalogue names. What the solutions and every catalogue entry
-answer on these cases, and the catalogue's names and feedback, ship in ``hw4/data/selfcheck.pkl`` (written by
-``hw4 build-notebooks``; a test proves they are up to date). The lecture lab's functions are
-checked by the same code against ``hw4/data/lab_selfcheck.pkl`` (records ``hw4.questions.LAB``; the lab
-has no catalogue, so a wrong answer gets the question's hint). Checks always use the embedded model on the
+answer on these cases, and the catalogue's names and feedback, ship in each assignment's ``self_check_data``
+(``hw4/data/selfcheck.pkl`` for the homework, ``hw4/data/lab_selfcheck.pkl`` for the lecture lab; written by
+``hw4 build-notebooks``, a test proves they are up to date). Where no catalogued mistake explains a wrong answer
+and the question has a hint (the lab's do), the hint is shown. Checks always use the assignment's model as
+embedded here, on the
 CPU, so they take seconds whichever model the notebook samples with.
 """
 
@@ -14,55 +15,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from .answers_file import Answers, parse_answers, read_answers
+from .answers_file import Answers, parse_answers
+from .assignments import Assignment, by_function, find, get, owner, questions
 from .catalogue import Catalogue, combo_key
 from .compare import TOLERANCE
 from .judge import Judgement, judge
-from .questions import HOMEWORK, LAB_CHECK, SELF_CHECK, before, by_function, every, find
 from .safe_pickle import load_answers
 
 if TYPE_CHECKING:
     from .model import AudioModel
 
-EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "selfcheck.pkl"
 UNKNOWN = "Not a mistake the course has catalogued: see the hints under the question."
 
 
 @cache
-def _embedded_model() -> AudioModel:
-    from .model import load_model
-
-    return load_model("embedded")[0]
+def _embedded_model(assignment: str) -> AudioModel | None:
+    return get(assignment).load_model("embedded")[0]
 
 
 @cache
-def _shipped() -> tuple[Answers, dict[str, dict[str, dict]], Catalogue]:
-    from .lab_checks import EXPECTED_FILE as LAB_EXPECTED_FILE
-
-    data = load_answers(EXPECTED_FILE)
-    expected = parse_answers(data)
-    expected.questions.update(read_answers(LAB_EXPECTED_FILE).questions)
+def _shipped(assignment: str) -> tuple[Answers, dict[str, dict[str, dict]], Catalogue]:
+    data = load_answers(get(assignment).self_check_data)
     shipped = data if isinstance(data, dict) else {}
-    return expected, shipped.get("catalogue", {}), Catalogue.from_data(shipped.get("mistakes"))
+    return parse_answers(data), shipped.get("catalogue", {}), Catalogue.from_data(shipped.get("mistakes"))
 
 
-def expected_answers() -> Answers:
-    """The shipped self-check data: the solutions' answers (the homework's and the lab's)."""
-    return _shipped()[0]
+def expected_answers(assignment: str | None = None) -> Answers:
+    """The shipped self-check data of ``assignment`` (default: the homework): the solutions' answers."""
+    return _shipped(get(assignment).key)[0]
 
 
-def stored_catalogue() -> dict[str, dict[str, dict]]:
+def stored_catalogue(assignment: str | None = None) -> dict[str, dict[str, dict]]:
     """The shipped self-check data's ``catalogue``: answers by combination key, then question, then case."""
-    return _shipped()[1]
+    return _shipped(get(assignment).key)[1]
 
 
-def shipped_catalogue() -> Catalogue:
-    """The mistake catalogue as the self-check data ships it: names, questions and feedback."""
-    return _shipped()[2]
+def shipped_catalogue(assignment: str | None = None) -> Catalogue:
+    """The mistake catalogue as ``assignment``'s self-check data ships it: names, questions and feedback."""
+    return _shipped(get(assignment).key)[2]
 
 
 def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
@@ -71,12 +64,13 @@ def catalogue_answers(names: tuple[str, ...], question: str) -> dict:
     The data stores a combination only where it differs from its entries of ``question`` alone, which in
     turn are stored only where they differ from the solutions.
     """
-    stored = stored_catalogue()
-    own = tuple(n for n in names if shipped_catalogue().by_name(n).question == question)
+    assignment = owner(question).key
+    stored = stored_catalogue(assignment)
+    own = tuple(n for n in names if shipped_catalogue(assignment).by_name(n).question == question)
     for key in (combo_key(names), combo_key(own)):
         if question in stored.get(key, {}):
             return stored[key][question]
-    return expected_answers().questions[question].answers
+    return expected_answers(assignment).questions[question].answers
 
 
 def function_name(fn: Callable) -> str | None:
@@ -91,13 +85,14 @@ def function_name(fn: Callable) -> str | None:
     return next(bound, own)
 
 
-def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> SimpleNamespace:
+def _implementation(functions: tuple[Callable, ...], assignment: Assignment,
+                    asked: tuple[str, ...]) -> SimpleNamespace:
     """The given functions plus, for the cascade rule, the earlier questions' functions from the same namespace."""
     given = {name: fn for fn in functions if (name := function_name(fn)) is not None}
-    last = max(questions, key=list(HOMEWORK).index)
+    last = max(asked, key=list(assignment.questions).index)
     found = dict(given)
-    for question in before(last):
-        name = HOMEWORK[question].function
+    for question in assignment.before(last):
+        name = assignment.questions[question].function
         for fn in functions:
             other = getattr(fn, "__globals__", {}).get(name)
             if name not in found and callable(other):
@@ -108,43 +103,31 @@ def _implementation(functions: tuple[Callable, ...], questions: tuple[str, ...])
 def run_checks(*functions: Callable) -> list[tuple[str, bool]]:
     """Check notebook functions on the self-check cases; one ``(message, passed)`` per question."""
     found = (by_function(name) for name in map(function_name, functions) if name is not None)
-    questions = tuple(q.key for q in found if q is not None)
-    if not questions:
-        names = ", ".join(q.function for q in every())
+    asked = tuple(q.key for q in found if q is not None)
+    if not asked:
+        names = ", ".join(q.function for q in questions())
         raise ValueError(f"check() takes the notebook's functions themselves ({names}).")
     verdicts = {}
-    homework = tuple(q for q in questions if q in HOMEWORK)
-    if homework:
-        verdicts.update(_homework_verdicts(functions, homework))
-    lab = tuple(q for q in questions if q not in HOMEWORK)
-    if lab:
-        verdicts.update(_lab_verdicts(functions, lab))
-    return [verdicts[q] for q in questions]
+    for assignment in dict.fromkeys(owner(q) for q in asked):
+        verdicts.update(_verdicts(functions, assignment, tuple(q for q in asked if q in assignment.questions)))
+    return [verdicts[q] for q in asked]
 
 
-def _homework_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+def _verdicts(functions: tuple[Callable, ...], assignment: Assignment,
+              asked: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    """The verdicts on the ``asked`` questions of ``assignment``, judged against its shipped data."""
     from .answers import generate
 
-    implementation = _implementation(functions, questions)
-    ran = tuple(key for key, q in HOMEWORK.items() if q.function in vars(implementation))
-    answers = generate(implementation, _embedded_model(), SELF_CHECK, questions=ran, progress=False).questions
-    expected = {q: expected_answers().questions[q].answers for q in ran}
-    judged = judge(answers, expected, shipped_catalogue(), catalogue_answers)
-    return {q: _verdict(judged[q]) for q in questions}
-
-
-def _lab_verdicts(functions: tuple[Callable, ...], questions: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
-    from .answers import generate
-
-    implementation = SimpleNamespace(**{name: fn for fn in functions if (name := function_name(fn)) is not None})
-    answers = generate(implementation, _embedded_model(), LAB_CHECK, questions=questions,
+    implementation = _implementation(functions, assignment, asked)
+    ran = tuple(key for key, q in assignment.questions.items() if q.function in vars(implementation))
+    answers = generate(implementation, _embedded_model(assignment.key), assignment.self_check_cases, questions=ran,
                        progress=False).questions
-    judged = judge(answers, {q: expected_answers().questions[q].answers for q in questions})
-    verdicts = {}
-    for q in questions:
-        message, passed = _verdict(judged[q])
-        verdicts[q] = (message.replace(UNKNOWN, f"Hint: {find(q).hint}"), passed)
-    return verdicts
+    expected = {q: expected_answers(assignment.key).questions[q].answers for q in ran}
+    judged = judge(answers, expected, shipped_catalogue(assignment.key), catalogue_answers)
+    verdicts = {q: _verdict(judged[q]) for q in asked}
+    hints = {q: hint for q in asked if (hint := find(q).hint)}
+    return {q: (message.replace(UNKNOWN, f"Hint: {hints[q]}") if q in hints else message, passed)
+            for q, (message, passed) in verdicts.items()}
 
 
 def check(*functions: Callable) -> None:

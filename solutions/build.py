@@ -1,11 +1,11 @@
 """Generate the student notebooks and self-check data from the one copy of the solutions (``hw4 build-notebooks``).
 
-template (prose, ``# solution: NAME`` placeholders) + ``solutions/homework4.py``
+For each assignment (``hw4.assignments``): its template (prose, ``# solution: NAME`` placeholders) + its
+solutions file (``solutions/homework4.py``)
   -> nbgrader source notebook (solution cells marked)  -> nbgrader's preprocessors, in-process
-  -> ``notebooks/homework4_stub.ipynb`` (solutions replaced by ``raise NotImplementedError()``).
-The solution notebook is written to ``build/`` for course staff; the badges of every
-notebook and ``hw4/data/selfcheck.pkl`` are refreshed too. The lecture lab is built the same way:
-``notebooks/template/lab.ipynb`` + ``solutions/lab.py`` -> ``notebooks/lab_stub.ipynb`` and ``hw4/data/lab_selfcheck.pkl``.
+  -> its stub (``notebooks/homework4_stub.ipynb``: solutions replaced by ``raise NotImplementedError()``)
+  and its self-check data (``hw4/data/selfcheck.pkl``). The solution notebook is written to ``build/`` beside
+the stub's folder for course staff; the badges of every notebook, ``runner.ipynb``'s included, are refreshed too.
 """
 
 from __future__ import annotations
@@ -18,27 +18,27 @@ from pathlib import Path
 
 import nbformat
 
+from hw4 import assignments
+from hw4.assignments import HOMEWORK4, Assignment
 from hw4.colab import setup_cell_source, with_badge
-from hw4.files import NOTEBOOK
 
-from . import LAB_SOLUTIONS_FILE, SOLUTIONS_FILE, fresh_module, function_sources
+from . import function_sources, mistakes_of
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "notebooks" / "template" / "homework4.ipynb"
-STUB = ROOT / "notebooks" / NOTEBOOK
 RUNNER = ROOT / "runner.ipynb"
-SOLUTION_NOTEBOOK = ROOT / "build" / "homework4_solution.ipynb"
-SOLUTIONS_SOURCE = SOLUTIONS_FILE
-SELFCHECK_DATA = ROOT / "hw4" / "data" / "selfcheck.pkl"
-# The lecture lab, built the same way from its own template and solutions.
-LAB_TEMPLATE = ROOT / "notebooks" / "template" / "lab.ipynb"
-LAB_STUB = ROOT / "notebooks" / "lab_stub.ipynb"
-LAB_SOLUTION_NOTEBOOK = ROOT / "build" / "lab_solution.ipynb"
-LAB_SOLUTIONS_SOURCE = LAB_SOLUTIONS_FILE
-LAB_SELFCHECK_DATA = ROOT / "hw4" / "data" / "lab_selfcheck.pkl"
 PLACEHOLDER = "# solution: "
 SETUP_CELL_PREFIX = "from hw4.colab import setup"
 CODE_STUB = {"python": "raise NotImplementedError()"}
+
+
+def solution_notebook(assignment: Assignment) -> Path:
+    """Where the staff's solution notebook of ``assignment`` is written: ``build/`` beside its stub's folder."""
+    return assignment.stub.parents[1] / "build" / f"{assignment.key}_solution.ipynb"
+
+
+def badge_path(stub: Path) -> str:
+    """The path a notebook's Colab badge opens: relative to the repository, or just its name outside it."""
+    return stub.relative_to(ROOT).as_posix() if stub.is_relative_to(ROOT) else stub.name
 
 
 # Complete, so that `jupyter nbconvert --to script` writes a .py (with only "name" it writes a .txt).
@@ -50,7 +50,7 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def solution_fragments(path: Path = SOLUTIONS_SOURCE) -> set[str]:
+def solution_fragments(path: Path = HOMEWORK4.solutions_file) -> set[str]:
     """The solutions' expressions a student must not be shown, without spaces.
 
     Every operator expression inside a solution region (six characters or more), except those the
@@ -90,11 +90,12 @@ def prepare(nb: nbformat.NotebookNode, path: str, repository: str | None = None,
     return clean(nb)
 
 
-def source_notebook(template: Path = TEMPLATE, stub: Path = STUB, solutions: Path = SOLUTIONS_SOURCE,
-                    repository: str | None = None, branch: str | None = None) -> nbformat.NotebookNode:
+def source_notebook(template: Path = HOMEWORK4.template, stub: Path = HOMEWORK4.stub,
+                    solutions: Path = HOMEWORK4.solutions_file, repository: str | None = None,
+                    branch: str | None = None) -> nbformat.NotebookNode:
     """The nbgrader source notebook: the template with each placeholder replaced by its solution function
     (badges and setup cell as ``prepare`` sets them)."""
-    nb = prepare(nbformat.read(template, as_version=4), stub.relative_to(ROOT).as_posix(), repository, branch)
+    nb = prepare(nbformat.read(template, as_version=4), badge_path(stub), repository, branch)
     sources = function_sources(solutions)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip().startswith(PLACEHOLDER):
@@ -122,46 +123,47 @@ def generate_stub(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return clean(nb)
 
 
-def selfcheck_answers() -> dict:
+def assignment_source(assignment: Assignment, repository: str | None = None,
+                      branch: str | None = None) -> nbformat.NotebookNode:
+    """The nbgrader source notebook of ``assignment``, from its template and solutions file."""
+    return source_notebook(assignment.template, assignment.stub, assignment.solutions_file, repository, branch)
+
+
+def selfcheck_answers(assignment: Assignment | None = None) -> dict:
     """The self-check cases answered by the solutions and, under ``catalogue``, by every catalogue combination.
 
     ``mistakes`` holds the catalogue's records without their edits (``hw4.catalogue.Catalogue.to_data``).
 
     A combination is stored for a question only where its answers differ from those of its entries that belong
-    to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing.
+    to that question (or from the solutions'), which is where ``hw4.selfcheck`` looks when it is missing. An
+    assignment without catalogued mistakes (the lab) gets an empty ``catalogue``.
     """
     from hw4.answers import generate
-    from hw4.catalogue import combo_key
-    from hw4.model import load_model
-    from hw4.questions import HOMEWORK, SELF_CHECK, before
+    from hw4.catalogue import Catalogue, combo_key
 
     from . import fresh_solutions
-    from .mistakes import CATALOGUE, implementation
 
-    model, _ = load_model("embedded")
-    solved = generate(fresh_solutions(), model, SELF_CHECK, progress=False)
+    assignment = assignment or assignments.get()
+    staff = mistakes_of(assignment)
+    catalogue_entries = staff.CATALOGUE if staff is not None else Catalogue(())
+    model, _ = assignment.load_model("embedded")
+    cases = assignment.self_check_cases
+    solved = generate(fresh_solutions(assignment.key), model, cases, progress=False)
     catalogue: dict[str, dict] = {}
-    for question in HOMEWORK:
-        own = lambda combo, q=question: tuple(n for n in combo if CATALOGUE.by_name(n).question == q)  # noqa: E731
+    for question in assignment.questions:
+        own = lambda combo, q=question: tuple(n for n in combo if catalogue_entries.by_name(n).question == q)  # noqa: E731
         # The question's own combinations first: an earlier mistake that changes nothing here falls back to them.
-        for combo in sorted(CATALOGUE.combos_for(question, before(question)), key=lambda c: own(c) != c):
-            found = generate(implementation(combo), model, SELF_CHECK, questions=(question,), progress=False)
+        for combo in sorted(catalogue_entries.combos_for(question, assignment.before(question)),
+                            key=lambda c: own(c) != c):
+            assert staff is not None  # an empty catalogue has no combinations
+            found = generate(staff.implementation(combo), model, cases, questions=(question,), progress=False)
             answers = found.questions[question].answers
             fallback = catalogue.get(combo_key(own(combo)), {}).get(question, solved.questions[question].answers)
             if not _same_arrays(answers, fallback):
                 catalogue.setdefault(combo_key(combo), {})[question] = answers
-    # mistakes: names, questions and feedback, what check() names a mistake with
-    return {**solved.to_dict(), "catalogue": catalogue, "mistakes": CATALOGUE.to_data()}
-
-
-def lab_selfcheck_answers() -> dict:
-    """The lab's self-check cases answered by its solutions (they need no model; ``generate`` gets the embedded one)."""
-    from hw4.answers import generate
-    from hw4.model import load_model
-    from hw4.questions import LAB_CHECK
-
-    model, _ = load_model("embedded")
-    return generate(fresh_module(LAB_SOLUTIONS_SOURCE, "lab_solutions"), model, LAB_CHECK, progress=False).to_dict()
+    # mistakes: names, questions and feedback, what check() names a mistake with (none without a catalogue)
+    named = {"mistakes": catalogue_entries.to_data()} if staff is not None else {}
+    return {**solved.to_dict(), "catalogue": catalogue, **named}
 
 
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> bool:
@@ -201,27 +203,34 @@ def _current(path: Path, answers: dict) -> bool:
         return False
 
 
-def build_all(check: bool = False, repository: str | None = None, branch: str | None = None) -> list[str]:
-    """Regenerate every generated file, badges pointing at ``repository``/``branch`` (by default those of
-    ``hw4/data/install.json``); with ``check``, write nothing and return the names of stale ones."""
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def build_all(check: bool = False, chosen: tuple[Assignment, ...] | None = None, repository: str | None = None,
+              branch: str | None = None) -> list[str]:
+    """Regenerate every generated file of the ``chosen`` assignments (default: every one, and ``runner.ipynb``),
+    badges pointing at ``repository``/``branch`` (by default those of ``hw4/data/install.json``); with ``check``,
+    write nothing and return the names of stale ones."""
     from hw4.safe_pickle import dump_answers
 
-    source = source_notebook(repository=repository, branch=branch)
-    lab_source = source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE, repository, branch)
-    runner = prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb", repository, branch)
-    outputs = {STUB: generate_stub(source), RUNNER: runner,
-               LAB_STUB: generate_stub(lab_source)}
-    stale = [str(p.relative_to(ROOT)) for p, nb in outputs.items()
+    chosen = assignments.every() if chosen is None else chosen
+    sources = {a.key: assignment_source(a, repository, branch) for a in chosen}
+    outputs = {a.stub: generate_stub(sources[a.key]) for a in chosen}
+    if chosen == assignments.every():
+        outputs[RUNNER] = prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb", repository, branch)
+    stale = [_shown(p) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
-    data = {SELFCHECK_DATA: selfcheck_answers(), LAB_SELFCHECK_DATA: lab_selfcheck_answers()}
+    data = {a.self_check_data: selfcheck_answers(a) for a in chosen}
     data_stale = {path: answers for path, answers in data.items()
                   if not _current(path, answers)}
-    stale += [str(path.relative_to(ROOT)) for path in data_stale]
+    stale += [_shown(path) for path in data_stale]
     if check:
         return stale
     for path, nb in outputs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
-    for path, nb in {SOLUTION_NOTEBOOK: source, LAB_SOLUTION_NOTEBOOK: lab_source}.items():
+    for path, nb in {solution_notebook(a): sources[a.key] for a in chosen}.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
     for path, answers in data_stale.items():  # rewritten only when its arrays change, so binaries do not churn in git

@@ -3,7 +3,8 @@
 ``hw4 build-notebooks`` puts each function into ``notebooks/template/lab.ipynb`` where it
 says ``# solution: NAME``; nbgrader turns the ``### BEGIN SOLUTION`` regions into
 ``raise NotImplementedError()`` in ``notebooks/lab_stub.ipynb``. The self-check data of
-the lab (``hw4/data/lab_selfcheck.pkl``) is these functions' answers to ``hw4.questions.LAB_CHECK``.
+the lab (``hw4/data/lab_selfcheck.pkl``) is these functions' answers to the self-check cases of
+``hw4.assignments.LECTURE_LAB``.
 None of them needs the model: they are the lecture's formulas, written as k-diffusion would.
 """
 

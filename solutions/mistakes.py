@@ -18,11 +18,12 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+from hw4.assignments import HOMEWORK4
 from hw4.catalogue import Catalogue
 from hw4.catalogue import Mistake as Entry
 from hw4.questions import HOMEWORK
 
-from . import SOLUTIONS_FILE, function_sources, module_from_source
+from . import function_sources, module_from_source
 
 Edit = tuple[str, str]  # (text in the solution function, what replaces every occurrence)
 
@@ -150,4 +151,4 @@ def implementation(names: tuple[str, ...] = ()) -> types.ModuleType:
         entry = CATALOGUE.by_name(name)
         assert isinstance(entry, Mistake)
         changes.append((name, HOMEWORK[entry.question].function, entry.edits))
-    return edited_module(SOLUTIONS_FILE, changes)
+    return edited_module(HOMEWORK4.solutions_file, changes)

@@ -10,6 +10,7 @@ import pytest
 import torch
 from k_diffusion.sampling import sample_euler
 
+from hw4 import assignments as A
 from hw4 import questions as Q
 from hw4.answers import bind_globals, generate
 from hw4.cases import CaseSet
@@ -27,13 +28,13 @@ def test_solutions_answer_every_case(solution_answers):
     for question in tuple(Q.HOMEWORK):
         entry = solution_answers.questions[question]
         assert not entry.errors, entry.errors
-        assert set(entry.answers) == {c.name for c in Q.GRADED[question]}
+        assert set(entry.answers) == {c.name for c in A.HOMEWORK4.graded_cases[question]}
         for value in entry.answers.values():
             assert value.dtype == np.float32 and np.isfinite(value).all()
 
 
 def test_simple_sample_equals_k_diffusion_sample_euler(model, solution_answers):
-    for case in Q.GRADED["q1_sample"]:
+    for case in A.HOMEWORK4.graded_cases["q1_sample"]:
         denoiser, x, sigmas, extra_args = setup_sampling(model, case.prompt, case.seed, case.steps, case.cfg_scale)
         torch.set_num_threads(1)
         expected = sample_euler(denoiser, x, sigmas, extra_args=extra_args, disable=True)
@@ -41,22 +42,22 @@ def test_simple_sample_equals_k_diffusion_sample_euler(model, solution_answers):
 
 
 def test_cases_are_distinct_and_cover_the_spec():
-    assert all(len(Q.GRADED[q]) >= 6 for q in tuple(Q.HOMEWORK) if q != "q1_to_d")
-    prompts = [c.prompt for c in Q.GRADED["q1_sample"]]
+    assert all(len(A.HOMEWORK4.graded_cases[q]) >= 6 for q in tuple(Q.HOMEWORK) if q != "q1_to_d")
+    prompts = [c.prompt for c in A.HOMEWORK4.graded_cases["q1_sample"]]
     assert len(set(prompts)) == len(prompts)
     rate = 44100 / 2048
-    truncation_differs = [c for c in Q.GRADED["q2_mask"]
+    truncation_differs = [c for c in A.HOMEWORK4.graded_cases["q2_mask"]
                           if int(c.start_s * rate) != round(c.start_s * rate) or int(c.end_s * rate) != round(c.end_s * rate)]
     assert len(truncation_differs) >= 3
-    windows = {(c.paint_start, c.paint_end) for c in Q.GRADED["q4_variable_inpaint"]}
+    windows = {(c.paint_start, c.paint_end) for c in A.HOMEWORK4.graded_cases["q4_variable_inpaint"]}
     assert (None, None) in windows and len(windows) == 6
-    assert {0.0, 1.0} <= {c.strength for c in Q.GRADED["q5_style_transfer"]}
+    assert {0.0, 1.0} <= {c.strength for c in A.HOMEWORK4.graded_cases["q5_style_transfer"]}
 
 
 def test_style_transfer_strength_one_returns_the_reference(model, solution_answers):
     from hw4.clips import clip_latent
 
-    case = next(c for c in Q.GRADED["q5_style_transfer"] if c.strength == 1.0)
+    case = next(c for c in A.HOMEWORK4.graded_cases["q5_style_transfer"] if c.strength == 1.0)
     np.testing.assert_array_equal(solution_answers.questions["q5_style_transfer"].answers[case.name],
                                   clip_latent(model, case.clip).numpy())
 
@@ -64,7 +65,7 @@ def test_style_transfer_strength_one_returns_the_reference(model, solution_answe
 def test_variable_inpaint_defaults_equal_inpaint(model):
     solutions = fresh_solutions()
     solutions.model, solutions.SAMPLE_RATE = model, model.sample_rate
-    case = Q.GRADED["q3_inpaint"][0]
+    case = A.HOMEWORK4.graded_cases["q3_inpaint"][0]
     denoiser, x, sigmas, extra_args = setup_sampling(model, case.prompt, case.seed, 8)
     reference = torch.randn_like(x)
     mask = torch.zeros_like(x)
@@ -86,7 +87,7 @@ def test_generation_is_bit_identical_across_thread_counts_and_runs(model, soluti
     assert all(_same(again, solution_answers, q) for q in tuple(Q.HOMEWORK))
 
 
-SMALL = CaseSet({q: Q.SELF_CHECK[q] for q in tuple(Q.HOMEWORK)})
+SMALL = CaseSet({q: A.HOMEWORK4.self_check_cases[q] for q in tuple(Q.HOMEWORK)})
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +170,7 @@ def test_answers_hold_only_plain_data(solution_answers):
 
     validate_answers(solution_answers.to_dict())
     meta = solution_answers.meta
-    assert meta.cases_version == Q.GRADED.version and meta.model_id.startswith("embedded:")
+    assert meta.cases_version == A.HOMEWORK4.graded_cases.version and meta.model_id.startswith("embedded:")
 
 
 def test_the_pickle_holds_the_nested_dict_it_always_held(solution_answers, tmp_path):
@@ -301,7 +302,7 @@ def test_hw4_answers_with_an_endless_q4_stops_q4_only(tmp_path):
     answers = read_answers(tmp_path / "homework4.pkl")
     errors = answers.questions["q4_variable_inpaint"].errors
     first, *rest = errors.values()
-    assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(Q.GRADED["q4_variable_inpaint"])
+    assert "time limit" in first and f"(line {loop}: while True:)" in first and len(errors) == len(A.HOMEWORK4.graded_cases["q4_variable_inpaint"])
     limit = float(first.split("the ")[1].split(" s ")[0])
     # derived from the reference's time on this machine (which a loaded machine stretches), not the fixed 120 s
     assert limit >= hw4.answers.MIN_TIME_LIMIT_S and limit != 120

@@ -229,12 +229,13 @@ def test_missing_submission(root):
     results = gradescope.run_autograder(root=root)
     assert results == written(root)
     assert results["score"] == 0 and results["tests"] == []
-    assert results["output"] == gradescope.MISSING and results["output"].startswith("No homework4.pkl was submitted: ")
+    assert results["output"] == gradescope.MISSING.format(answers="homework4.pkl", script="homework4_stub.py")
+    assert results["output"].startswith("No homework4.pkl was submitted: ")
 
 
 def test_missing_submission_folder(tmp_path):
     results = gradescope.run_autograder(root=tmp_path / "autograder")
-    assert results["score"] == 0 and results["output"] == gradescope.MISSING
+    assert results["score"] == 0 and results["output"].startswith("No homework4.pkl was submitted: ")
     assert written(tmp_path / "autograder") == results
 
 

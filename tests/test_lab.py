@@ -12,24 +12,25 @@ import pytest
 import torch
 from test_notebooks import execute, text_output
 
+from hw4 import assignments as A
 from hw4 import questions as Q
 from hw4.colab import colab_url, setup_cell_source
 from hw4.plots import PLAYER_RATE
 from hw4.selfcheck import run_checks
-from solutions.build import LAB_SOLUTIONS_SOURCE, LAB_STUB, LAB_TEMPLATE, function_sources, source_notebook
+from solutions.build import assignment_source, function_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB_PATH = "notebooks/lab_stub.ipynb"
 
 
 def lab_source() -> nbformat.NotebookNode:
-    return source_notebook(LAB_TEMPLATE, LAB_STUB, LAB_SOLUTIONS_SOURCE)
+    return assignment_source(A.LECTURE_LAB)
 
 
 def solution_lines() -> list[str]:
     """The lines between the solution markers of solutions/lab.py."""
     lines, inside = [], False
-    for line in LAB_SOLUTIONS_SOURCE.read_text().splitlines():
+    for line in A.LECTURE_LAB.solutions_file.read_text().splitlines():
         if line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION"):
             inside = line.strip() == "### BEGIN SOLUTION"
         elif inside and line.strip():
@@ -38,20 +39,20 @@ def solution_lines() -> list[str]:
 
 
 def test_lab_stub_holds_no_solution_code():
-    text = LAB_STUB.read_text()
+    text = A.LECTURE_LAB.stub.read_text()
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
-    code = "\n".join(c.source for c in nbformat.read(LAB_STUB, as_version=4).cells if c.cell_type == "code")
+    code = "\n".join(c.source for c in nbformat.read(A.LECTURE_LAB.stub, as_version=4).cells if c.cell_type == "code")
     assert len(solution_lines()) >= 6
     for line in solution_lines():
         assert line not in code, line
     assert code.count("raise NotImplementedError()") == len(Q.LAB) == 6
     for name in (q.function for q in Q.LAB.values()):
         assert f"def {name}(" in code and f"check({name})" in code, name
-    assert set(function_sources(LAB_SOLUTIONS_SOURCE)) == {q.function for q in Q.LAB.values()}
+    assert set(function_sources(A.LECTURE_LAB.solutions_file)) == {q.function for q in Q.LAB.values()}
 
 
 def test_lab_opens_from_its_badge_and_sets_itself_up():
-    cells = nbformat.read(LAB_STUB, as_version=4).cells
+    cells = nbformat.read(A.LECTURE_LAB.stub, as_version=4).cells
     assert f"({colab_url(LAB_PATH)})" in cells[0].source and "colab-badge.svg" in cells[0].source
     assert any(c.cell_type == "code" and c.source == setup_cell_source("embedded") for c in cells)
     assert any(c.cell_type == "code" and 'MODEL = "embedded"' in c.source and "load_model(MODEL)" in c.source
@@ -59,12 +60,12 @@ def test_lab_opens_from_its_badge_and_sets_itself_up():
 
 
 def test_lab_questions_are_never_graded():
-    assert set(Q.LAB).isdisjoint(tuple(Q.HOMEWORK)) and set(Q.LAB) == set(Q.LAB_CHECK.cases)
+    assert set(Q.LAB).isdisjoint(tuple(Q.HOMEWORK)) and set(Q.LAB) == set(A.LECTURE_LAB.self_check_cases.cases)
 
 
 def _lab_solutions() -> types.ModuleType:
     module = types.ModuleType("lab_solutions")
-    exec(compile(LAB_SOLUTIONS_SOURCE.read_text(), str(LAB_SOLUTIONS_SOURCE), "exec"), module.__dict__)
+    exec(compile(A.LECTURE_LAB.solutions_file.read_text(), str(A.LECTURE_LAB.solutions_file), "exec"), module.__dict__)
     return module
 
 
@@ -108,7 +109,7 @@ def test_lab_solution_runs_and_every_check_passes(tmp_path):
 
 @pytest.mark.slow
 def test_lab_stub_runs_top_to_bottom(tmp_path):
-    out = text_output(execute(nbformat.read(LAB_STUB, as_version=4), tmp_path))
+    out = text_output(execute(nbformat.read(A.LECTURE_LAB.stub, as_version=4), tmp_path))
     assert out.count("TODO") == 6, out
     assert "Traceback" not in out and "FAIL" not in out
     assert out.count("first") == 5, out  # every demo that needs a blank says so instead of failing

@@ -7,9 +7,9 @@ import pytest
 
 from hw4 import questions as Q
 from hw4.answers import generate
+from hw4.assignments import HOMEWORK4
 from hw4.catalogue import Catalogue
-from solutions import SOLUTIONS_FILE, function_sources
-from solutions.build import SELFCHECK_DATA
+from solutions import function_sources
 from solutions.mistakes import CATALOGUE, edited, implementation
 
 
@@ -26,8 +26,8 @@ def test_every_knob_off_reproduces_the_references_bit_for_bit(model, solution_an
 @pytest.mark.parametrize("question", tuple(Q.HOMEWORK))
 def test_every_combination_the_judge_asks_for_can_be_made(question):
     """Each entry's edits are found in its function, also after the other entries of a combination are made."""
-    functions = function_sources(SOLUTIONS_FILE)
-    for combo in CATALOGUE.combos_for(question, Q.before(question)):
+    functions = function_sources(HOMEWORK4.solutions_file)
+    for combo in CATALOGUE.combos_for(question, HOMEWORK4.before(question)):
         module = implementation(combo)
         for name in combo:
             assert callable(getattr(module, Q.HOMEWORK[CATALOGUE.by_name(name).question].function))
@@ -47,7 +47,7 @@ def test_the_student_package_gets_the_names_and_feedback_but_no_edit():
 
     assert shipped_catalogue() == Catalogue.from_data(CATALOGUE.to_data())
     assert [m.name for m in shipped_catalogue()] == [m.name for m in CATALOGUE]
-    shipped = SELFCHECK_DATA.read_bytes()
+    shipped = HOMEWORK4.self_check_data.read_bytes()
     assert b"The mask is inverted" in shipped  # the test can fail
     quoted = {old for entry in CATALOGUE for old, _ in entry.edits if len(old.strip()) >= 10}
     assert quoted and not [old for old in quoted if old.encode() in shipped]

@@ -19,8 +19,11 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
+from hw4.assignments import HOMEWORK4, get
 from hw4.colab import colab_url
-from solutions.build import RUNNER, STUB, build_all, function_sources, solution_fragments, source_notebook
+from solutions.build import RUNNER, build_all, function_sources, solution_fragments, source_notebook
+
+STUB = HOMEWORK4.stub
 
 pytestmark = pytest.mark.slow  # executes whole notebooks in kernels
 
@@ -53,9 +56,9 @@ def test_stub_is_byte_identical_to_the_generated_one(name):
     """``hw4 build-notebooks`` leaves the committed stub untouched, metadata (locks, nbgrader checksums) included."""
     from solutions import build
 
-    template, stub, solutions = {"homework4": (build.TEMPLATE, build.STUB, build.SOLUTIONS_SOURCE),
-                                 "lab": (build.LAB_TEMPLATE, build.LAB_STUB, build.LAB_SOLUTIONS_SOURCE)}[name]
-    generated = build.generate_stub(build.source_notebook(template, stub, solutions))
+    assignment = get(name)
+    stub = assignment.stub
+    generated = build.generate_stub(build.assignment_source(assignment))
     assert nbformat.writes(generated) + "\n" == stub.read_text()
     locked = [c for c in generated.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert locked and all(c.metadata["deletable"] is False and c.metadata["nbgrader"]["checksum"] for c in locked)

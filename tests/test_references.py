@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from autograder import references as R
+from hw4 import assignments as A
 from hw4 import questions as Q
 from hw4.cases import CaseSet
 
@@ -18,12 +20,12 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
     base = R.reference_key()
     assert R.reference_key() == base
     copy = tmp_path / "homework4.py"
-    shutil.copy(R.SOLUTIONS_FILE, copy)
+    shutil.copy(A.HOMEWORK4.solutions_file, copy)
     copy.write_text(copy.read_text() + "\n# edited\n")
-    monkeypatch.setattr(R, "SOLUTIONS_FILE", copy)
+    monkeypatch.setitem(A._REGISTRY, A.DEFAULT, dataclasses.replace(A.HOMEWORK4, solutions_file=copy))
     assert R.reference_key() != base
     monkeypatch.undo()
-    fewer = CaseSet({q: Q.GRADED[q][:2] for q in tuple(Q.HOMEWORK)})
+    fewer = CaseSet({q: A.HOMEWORK4.graded_cases[q][:2] for q in tuple(Q.HOMEWORK)})
     assert R.reference_key(cases=fewer) != base
     assert R.reference_key("sao") != base
     monkeypatch.setattr(R, "_library_versions", lambda: "torch=0.0")
@@ -34,13 +36,15 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
 def test_reference_key_covers_the_code_that_builds_inputs_and_the_catalogue(tmp_path, monkeypatch):
     """Editing a clip formula, the case runner or a catalogued mistake never serves stale references."""
     base = R.reference_key()
-    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "hw4/catalogue.py", "solutions/mistakes.py"} <= set(R.KEY_SOURCES)
-    for name in R.KEY_SOURCES:
+    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "hw4/catalogue.py"} <= set(R.KEY_SOURCES)
+    assert R._module_file(A.HOMEWORK4.mistakes) == R.ROOT / "solutions" / "mistakes.py"  # the homework's catalogue
+    for name in (*R.KEY_SOURCES, "solutions/mistakes.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(R.ROOT / name, tmp_path / name)
     monkeypatch.setattr(R, "ROOT", tmp_path)
+    monkeypatch.setattr(R, "_module_file", lambda name: tmp_path / "solutions" / "mistakes.py")
     assert R.reference_key() == base
-    for name in R.KEY_SOURCES:
+    for name in (*R.KEY_SOURCES, "solutions/mistakes.py"):
         original = (tmp_path / name).read_text()
         (tmp_path / name).write_text(original + "\n# edited\n")
         assert R.reference_key() != base, name

@@ -191,7 +191,8 @@ def test_no_solution_code(bundle):
     assert set(DISTINCTIVE) <= solution_lines, "update DISTINCTIVE: the solutions changed"
     for name, text in found.items():
         assert "### BEGIN SOLUTION" not in text and "### END SOLUTION" not in text, name
-        assert "solutions/homework4.py" not in text or name == "hw4/cli.py", name
+        # hw4/assignments.py names where the staff keep the solutions (a path the bundle does not have)
+        assert "solutions/homework4.py" not in text or name in ("hw4/cli.py", "hw4/assignments.py"), name
         for line in DISTINCTIVE:
             assert line not in text, f"{name} contains the solution line {line!r}"
         stripped = "\n".join(line.strip() for line in text.splitlines() if line.strip())

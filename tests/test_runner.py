@@ -125,4 +125,4 @@ def test_empty_submission_gets_a_warning(tmp_path, capsys):
     submission.write_text("")
     write_answers(submission, tmp_path / "homework4.pkl", progress=False, quiet=True)
     err = capsys.readouterr().err
-    assert "defines none of the homework functions" in err and "homework4_stub.py" in err
+    assert "defines none of the assignment's functions (to_d, " in err and "homework4_stub.py" in err
