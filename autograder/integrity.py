@@ -114,7 +114,8 @@ def mismatched_cases(produced: Answers, submitted: Answers) -> list[str]:
         a, b = mine.get(name), theirs.get(name)
         if a is None and b is None:
             continue  # neither file answered it (both raised)
-        if not agree(a, b):
+        question, _, case = name.partition("/")
+        if not agree(a, b, question, case):
             different.append(name)
     return different
 

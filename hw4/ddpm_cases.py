@@ -19,10 +19,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import torch
 
+    from .compare import Verdict
+
 CASE_SCHEDULES_FILE = Path(__file__).resolve().parent / "data" / "ddpm_case_schedules.npz"
 CASE_BETAS = (1e-4, 0.02)  # beta1, beta2 of every loss, sampling and training case
 CASE_T = 1000
 LOSS_BATCH = 48
+PREDICTIONS = ("epsilon", "sample")
+SCHEDULES = ("linear", "cosine")
+SETTINGS = tuple((p, s) for p in PREDICTIONS for s in SCHEDULES)  # the four trained and judged in Q5
 SCHEDULE_KEYS = (
     "beta_t", "sqrt_beta_t", "alpha_t", "alphabar_t", "sqrtab", "oneover_sqrta", "sqrtmab", "mab_over_sqrtmab",
 )
@@ -165,12 +170,28 @@ class QualityCase:
     ``ddpm_loss``), schedules (``ddpm_schedules``) and sampler (``ddpm_sample``): the 100 digits it samples.
 
     ``fn`` is the submission's ``train``; its two companions are read from the module it was defined in.
-    Judged by ``hw4.ddpm_quality.quality_verdict``, not by comparison with the reference's digits.
+    Judged alone (``verdict``: ``hw4.ddpm_quality.quality_verdict``), not by comparison with the reference's
+    digits; a re-run agrees (``agrees``) when its share is within ``INTEGRITY_TOLERANCE`` of the first one.
     """
 
     name: str
     prediction: str
     schedule: str
+    time_limit_s: float = 600.0  # four seconds' training on an idle core; minutes on a loaded 2-core grader
+
+    @staticmethod
+    def verdict(answer: object) -> Verdict:
+        from .ddpm_quality import quality_verdict
+
+        return quality_verdict(answer)
+
+    @staticmethod
+    def agrees(answer: object, other: object) -> bool:
+        from .ddpm_quality import INTEGRITY_TOLERANCE, quality_verdict
+
+        first, again = quality_verdict(answer), quality_verdict(other)
+        return (first.error is not None and again.error is not None
+                and abs(first.error - again.error) <= INTEGRITY_TOLERANCE + 1e-9)
 
     def call(self, fn: Any, inputs: DigitsToolbox) -> object:
         from types import SimpleNamespace

@@ -21,13 +21,11 @@ import numpy as np
 import torch
 
 from .compare import Verdict
+from .ddpm_cases import PREDICTIONS, SCHEDULES, SETTINGS  # noqa: F401  (re-exported: the notebook reads them here)
 from .ddpm_model import N_CLASSES, new_denoiser
 from .digit_judge import Quality, judge_samples
 from .digits import digits
 
-PREDICTIONS = ("epsilon", "sample")
-SCHEDULES = ("linear", "cosine")
-SETTINGS = tuple((p, s) for p in PREDICTIONS for s in SCHEDULES)
 PASS_SHARE = 0.8  # of the samples classified as their label (copies of training digits count as wrong)
 INTEGRITY_TOLERANCE = 0.1  # how far the re-run's share may be from the submitted one
 

@@ -3,14 +3,14 @@
 ``DDPM`` maps a question's key to its record, as ``hw4.questions.HOMEWORK`` does for the homework; the
 kinds of case are in ``hw4.ddpm_cases``. Points add up to 100. Questions 1-4 are compared with the
 reference like the homework's (relative error, ``hw4.compare``); question 5 is judged on the quality of
-the digits the submission's own training and sampling make (``hw4.ddpm_quality.quality_verdict``).
+the digits the submission's own training and sampling make (``QualityCase.verdict``).
 """
 
 from __future__ import annotations
 
-from .compare import TOLERANCE
 from .ddpm_cases import (
     SCHEDULE_KEYS,
+    SETTINGS,
     BetaCase,
     DigitSampleCase,
     LossCase,
@@ -18,18 +18,12 @@ from .ddpm_cases import (
     ScheduleTermCase,
     TrainCase,
 )
-from .ddpm_quality import SETTINGS
 from .questions import Question, registry
 
 SAMPLER_TOLERANCE = 3e-3
 """Q4's tolerance: 1,000 guided steps amplify float32 rounding, so correct rewrites (float64, the posterior-mean
 form) differ from the reference by up to 6.5e-4 (``tests/test_ddpm_cases.py``); every catalogued sampler mistake
 by at least 1.1e-2 on some case."""
-
-
-def tolerance(question: str) -> float:
-    """The relative error a case of ``question`` may have and pass."""
-    return SAMPLER_TOLERANCE if question == "ddpm_q4_sample" else TOLERANCE
 
 
 def _terms(prefix: str, beta1: float, beta2: float, T: int, schedule: str) -> tuple[ScheduleTermCase, ...]:
@@ -73,7 +67,8 @@ DDPM = registry(
     ), hint="Draw t (uniform on 1..T, one per image) and then the noise, from the generator, in that order; noise "
             "x0 to x_t with sqrtab and sqrtmab at each image's t, call model(x_t, t, labels), and average the squared "
             "error against the noise (epsilon) or x0 (sample)."),
-    Question(key="ddpm_q4_sample", function="ddpm_sample", title="Q4 ddpm_sample", points=25, graded=(
+    Question(key="ddpm_q4_sample", function="ddpm_sample", title="Q4 ddpm_sample", points=25,
+             tolerance=SAMPLER_TOLERANCE, graded=(
         DigitSampleCase(name="epsilon_linear_w2", seed=41, prediction="epsilon", schedule="linear", guidance=2.0),
         DigitSampleCase(name="epsilon_cosine_w2_kept30", seed=42, prediction="epsilon", schedule="cosine",
                         guidance=2.0, keep_every=30, kept=True),

@@ -15,15 +15,20 @@ import pytest
 from test_ddpm import one_thread  # noqa: F401  (autouse: one torch thread, as the runner uses)
 
 from hw4.answers import to_array
-from hw4.compare import compare, relative_error
+from hw4.compare import TOLERANCE, compare, relative_error
 from hw4.ddpm_cases import CASE_BETAS, CASE_T, QualityCase, case_schedules
 from hw4.ddpm_model import load_denoiser
 from hw4.ddpm_quality import PASS_SHARE, quality_verdict, sample_labels
-from hw4.ddpm_questions import DDPM, tolerance
+from hw4.ddpm_questions import DDPM
 from hw4.digits import digits_numpy
 from solutions import ddpm, function_sources
 from solutions.ddpm_data import case_schedule_arrays
 from solutions.ddpm_mistakes import CATALOGUE, DDPM_SOLUTIONS_FILE, edited_module, function_of, implementation
+
+
+def tolerance(question: str) -> float:
+    return DDPM[question].tolerance or TOLERANCE
+
 
 MARGIN = 3  # a mistake's largest error on its question's cases is at least this many times the tolerance
 
@@ -151,24 +156,27 @@ def test_quality_verdict_counts_digits_of_their_label_and_refuses_copies():
 
 
 def test_case_verdict_uses_the_question_tolerance_and_quality_for_q5():
-    from hw4.ddpm_grading import case_verdict, reproduces
+    from hw4.judge import agree, judged_alone, verdict
 
     x, y = digits_numpy()
     expected = np.ones(64, dtype=np.float32)
     nearly = expected * (1 + 1e-3)
-    assert case_verdict("ddpm_q4_sample", "x0_linear_w1.5", nearly, expected).passed  # within 3e-3
-    assert not case_verdict("ddpm_q3_loss", "x0_linear", nearly, expected).passed  # the homework's 1e-4
+    assert verdict("ddpm_q4_sample", "x0_linear_w1.5", nearly, expected).passed  # within 3e-3
+    assert not verdict("ddpm_q3_loss", "x0_linear", nearly, expected).passed  # the homework's 1e-4
     digits_asked = np.stack([x[np.flatnonzero(y == label)[0]] for label in sample_labels(10).numpy()])
     noisy = digits_asked + np.random.default_rng(1).normal(0, 0.35, digits_asked.shape).astype(np.float32)
-    assert case_verdict("ddpm_q5_train", "epsilon_linear", noisy, np.zeros(1)).passed
-    assert not case_verdict("ddpm_q5_train", "epsilon_linear", digits_asked, noisy).passed  # copies, however close
+    assert verdict("ddpm_q5_train", "epsilon_linear", noisy, np.zeros(1)).passed
+    assert not verdict("ddpm_q5_train", "epsilon_linear", digits_asked, noisy).passed  # copies, however close
+    assert judged_alone("ddpm_q5_train", "x0_cosine") and not judged_alone("ddpm_q5_train", "loop_x0_cosine")
     worse = noisy.copy()
     worse[:8] = np.roll(worse[:8], 1, axis=0)  # eight digits of another class: the share moves by 8 %
-    assert reproduces("ddpm_q5_train", "x0_cosine", noisy, worse)
+    assert agree(noisy, worse, "ddpm_q5_train", "x0_cosine")
     worse[:20] = np.roll(noisy[:20], 1, axis=0)
-    assert not reproduces("ddpm_q5_train", "x0_cosine", noisy, worse)
-    assert reproduces("ddpm_q1_betas", "linear_50", expected, expected * (1 + 1e-5))
-    assert not reproduces("ddpm_q1_betas", "linear_50", expected, nearly)
+    assert not agree(noisy, worse, "ddpm_q5_train", "x0_cosine")
+    assert agree(expected, expected * (1 + 1e-5), "ddpm_q1_betas", "linear_50")
+    assert not agree(expected, nearly, "ddpm_q1_betas", "linear_50")
+    assert agree(expected, nearly, "ddpm_q4_sample", "x0_linear_w1.5")
+    assert agree(expected, expected, "no_such_question", "x")  # a hostile file's question: the default rule
 
 
 def test_the_assignment_model_loader_names_the_shipped_weights():
