@@ -159,8 +159,9 @@ class TrainCase:
         from .ddpm_model import new_denoiser
 
         x0, labels = digit_batch(0, self.images)
-        losses = fn(new_denoiser(self.seed, self.width), x0, labels, case_schedules(self.schedule), self.prediction,
-                    self.steps, generator(self.seed), batch_size=self.batch_size)
+        with torch.enable_grad():  # the runner answers cases under no_grad
+            losses = fn(new_denoiser(self.seed, self.width), x0, labels, case_schedules(self.schedule),
+                        self.prediction, self.steps, generator(self.seed), batch_size=self.batch_size)
         return torch.tensor([float(v) for v in losses], dtype=torch.float64)
 
 

@@ -73,8 +73,9 @@ def quality_run(functions: Any, prediction: str, schedule: str, budget: Budget =
     schedules = f.ddpm_schedules(budget.beta1, budget.beta2, budget.T, schedule)
     model = new_denoiser(budget.seed)
     start = time.perf_counter()
-    f.train(model, images, labels, schedules, prediction, budget.steps, generator,
-            batch_size=budget.batch_size, lr=budget.lr)
+    with torch.enable_grad():  # the runner answers cases under no_grad
+        f.train(model, images, labels, schedules, prediction, budget.steps, generator,
+                batch_size=budget.batch_size, lr=budget.lr)
     trained = time.perf_counter()
     wanted = sample_labels(budget.per_class)
     x, _ = f.ddpm_sample(model.eval(), wanted, schedules, prediction, budget.guidance, generator, budget.T)
