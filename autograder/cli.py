@@ -90,8 +90,7 @@ def cmd_build_notebooks(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
-    _homework_only(args)
-    return demo.run(Path(args.workdir), model_name=args.model)
+    return demo.run(Path(args.workdir), model_name=args.model, assignment=args.assignment)
 
 
 def _homework_only(args: argparse.Namespace) -> None:
