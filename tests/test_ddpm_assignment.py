@@ -39,3 +39,27 @@ def test_check_names_each_catalogued_mistake(name):
     [(message, passed)] = run_checks(getattr(implementation((name,)), DDPM[entry.question].function))
     assert not passed and f"Likely mistake ({name})" in message, message
     assert torch.get_num_threads() == 1
+
+
+def test_the_grader_gives_no_quality_points_for_copied_training_digits():
+    """A submission whose 'samples' are training digits: every Q5 case fails, the reason says why, and no
+    catalogue entry is tried on a case judged alone."""
+    import numpy as np
+
+    from hw4.answers_file import QuestionAnswers
+    from hw4.ddpm_quality import sample_labels
+    from hw4.digits import digits_numpy
+    from hw4.judge import judge
+
+    x, y = digits_numpy()
+    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
+    names = [c.name for c in DDPM["ddpm_q5_train"].graded]
+    answers = {"ddpm_q5_train": QuestionAnswers(answers={n: copies for n in names})}
+    expected = {"ddpm_q5_train": {n: copies for n in names}}  # the reference's digits play no part
+
+    def answers_of(combo, question):
+        raise AssertionError("no catalogue entry may be run for a case judged alone")
+
+    [(_, judgement)] = judge(answers, expected, CATALOGUE, answers_of).items()
+    assert judgement.passed == 0 and judgement.diagnosis is None
+    assert all("100 copy a training digit and earn nothing" in c.reason for c in judgement.cases)
