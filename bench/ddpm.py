@@ -26,7 +26,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hw4.ddpm_quality import BUDGET, SETTINGS, quality_run, quality_verdict  # noqa: E402
+from hw4.ddpm_cases import SETTINGS  # noqa: E402
+from hw4.ddpm_quality import BUDGET, quality_run, quality_verdict  # noqa: E402
 from hw4.digit_judge import copies_training_image  # noqa: E402
 from hw4.digits import digits_numpy  # noqa: E402
 from solutions import ddpm  # noqa: E402

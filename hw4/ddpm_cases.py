@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
 
+    from .cases import CaseToolbox
     from .compare import Verdict
 
 CASE_SCHEDULES_FILE = Path(__file__).resolve().parent / "data" / "ddpm_case_schedules.npz"
@@ -32,12 +33,6 @@ SCHEDULE_KEYS = (
     "beta_t", "sqrt_beta_t", "alpha_t", "alphabar_t", "sqrtab", "oneover_sqrta", "sqrtmab", "mab_over_sqrtmab",
 )
 """The keys of ``ddpm_schedules``'s dict, in the handout's order."""
-
-
-class DigitsToolbox(Protocol):
-    """What a DDPM case builds its inputs with: the shipped denoiser."""
-
-    model: Any  # hw4.ddpm_model.DigitsDenoiser
 
 
 @lru_cache(maxsize=2)
@@ -85,7 +80,7 @@ class BetaCase:
     T: int
     schedule: str
 
-    def call(self, fn: Any, inputs: DigitsToolbox) -> object:
+    def call(self, fn: Any, inputs: CaseToolbox) -> object:
         return fn(self.beta1, self.beta2, self.T, self.schedule)
 
 
@@ -95,7 +90,7 @@ class ScheduleTermCase(BetaCase):
 
     key: str
 
-    def call(self, fn: Any, inputs: DigitsToolbox) -> object:
+    def call(self, fn: Any, inputs: CaseToolbox) -> object:
         return fn(self.beta1, self.beta2, self.T, self.schedule)[self.key][1:]
 
 
@@ -110,7 +105,7 @@ class LossCase:
     start: int = 0
     size: int = LOSS_BATCH
 
-    def call(self, fn: Any, inputs: DigitsToolbox) -> object:
+    def call(self, fn: Any, inputs: CaseToolbox) -> object:
         x0, labels = digit_batch(self.start, self.size, null_every=5)
         return fn(inputs.model, x0, labels, case_schedules(self.schedule), self.prediction, generator(self.seed))
 
@@ -131,7 +126,7 @@ class DigitSampleCase:
     kept: bool = False
     per_class: int = 1
 
-    def call(self, fn: Any, inputs: DigitsToolbox) -> object:
+    def call(self, fn: Any, inputs: CaseToolbox) -> object:
         from .ddpm_quality import sample_labels
 
         x, kept = fn(inputs.model, sample_labels(self.per_class), case_schedules(self.schedule),
@@ -153,7 +148,7 @@ class TrainCase:
     batch_size: int = 32
     width: int = 32
 
-    def call(self, fn: Any, inputs: DigitsToolbox) -> object:
+    def call(self, fn: Any, inputs: CaseToolbox) -> object:
         import torch
 
         from .ddpm_model import new_denoiser
@@ -194,7 +189,7 @@ class QualityCase:
         return (first.error is not None and again.error is not None
                 and abs(first.error - again.error) <= INTEGRITY_TOLERANCE + 1e-9)
 
-    def call(self, fn: Any, inputs: DigitsToolbox) -> object:
+    def call(self, fn: Any, inputs: CaseToolbox) -> object:
         from types import SimpleNamespace
 
         from .ddpm_quality import quality_run

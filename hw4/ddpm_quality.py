@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from .compare import Verdict
-from .ddpm_cases import PREDICTIONS, SCHEDULES, SETTINGS  # noqa: F401  (re-exported: the notebook reads them here)
 from .ddpm_model import N_CLASSES, new_denoiser
 from .digit_judge import Quality, judge_samples
 from .digits import digits

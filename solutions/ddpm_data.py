@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hw4.ddpm_cases import CASE_BETAS, CASE_SCHEDULES_FILE, CASE_T
-from hw4.ddpm_quality import SCHEDULES
+from hw4.ddpm_cases import CASE_BETAS, CASE_SCHEDULES_FILE, CASE_T, SCHEDULES
 
 from . import ddpm
 

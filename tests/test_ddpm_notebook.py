@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import nbformat
 
-from hw4.ddpm_quality import BUDGET, PASS_SHARE, SETTINGS
+from hw4.ddpm_cases import SETTINGS
+from hw4.ddpm_quality import BUDGET, PASS_SHARE
 from hw4.ddpm_questions import DDPM
 from solutions.build import ROOT, generate_stub, solution_fragments, source_notebook
 from solutions.ddpm_mistakes import DDPM_SOLUTIONS_FILE
