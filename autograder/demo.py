@@ -1,7 +1,7 @@
 """``hw4 demo``: the whole path once, as a student and a TA would walk it, with the solutions as the student.
 
 solution notebook -> ``jupyter nbconvert --to script`` -> ``write_answers`` (the runner)
--> the answers file (``homework4.pkl``) -> grade -> print the report; for any assignment (default: the homework).
+-> the assignment's answers file (``homework4.pkl``, ``ddpm.pkl``) -> grade -> print the report.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def convert_to_script(notebook: Path) -> Path:
 
 
 def run(workdir: Path, model_name: str = "embedded", assignment: str = DEFAULT) -> int:
-    """Play student then TA of ``assignment`` in ``workdir``; print the report; exit status 0 when it was produced."""
+    """Play student then TA on ``assignment`` in ``workdir``; print the report; exit status 0 when it was produced."""
     chosen = get(assignment)
     workdir.mkdir(parents=True, exist_ok=True)
     notebook = workdir / chosen.notebook

@@ -129,7 +129,8 @@ def mismatched_cases(produced: Answers, submitted: Answers,
         a, b = mine.get(name), theirs.get(name)
         if a is None and b is None:
             continue  # neither file answered it (both raised)
-        if not agree(a, b):
+        question, _, case = name.partition("/")
+        if not agree(a, b, question, case):
             different.append(name)
     return different
 

@@ -44,15 +44,19 @@ __all__ = ["CaseInputs", "bind_globals", "can_fork", "case_time_limit", "generat
 
 
 def bind_globals(implementation: Any, model: AudioModel | None) -> None:
-    """Give the implementation the globals the handout promised it: ``SAMPLE_RATE`` and ``model`` (when there is one)."""
+    """Give the implementation the globals the handout promised it: ``model`` (when there is one) and, for an audio
+    model, ``SAMPLE_RATE``."""
     if model is not None:
-        implementation.SAMPLE_RATE = model.sample_rate
+        rate = getattr(model, "sample_rate", None)  # the DDPM assignment's denoiser has none
+        if rate is not None:
+            implementation.SAMPLE_RATE = rate
         implementation.model = model
 
 
 def case_time_limit(case: Any, seconds_per_evaluation: float) -> float:
     """The derived limit of one case: ``TIME_LIMIT_FACTOR`` times the reference's estimated time, at least the minimum."""
-    return max(MIN_TIME_LIMIT_S, TIME_LIMIT_FACTOR * denoiser_evaluations(case) * seconds_per_evaluation)
+    own = float(getattr(case, "time_limit_s", 0.0))  # a case kind that states its own floor (a training run)
+    return max(MIN_TIME_LIMIT_S, own, TIME_LIMIT_FACTOR * denoiser_evaluations(case) * seconds_per_evaluation)
 
 
 def to_array(value: Any) -> np.ndarray:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import CaseSet
+from .ddpm_questions import DDPM
 from .errors import UserError
 from .questions import HOMEWORK, LAB, Question, graded_cases, self_check_cases
 
@@ -125,6 +126,12 @@ LECTURE_LAB = Assignment(
     answers_file="lab.pkl", stub=ROOT / "notebooks" / "lab_stub.ipynb",
     template=ROOT / "notebooks" / "template" / "lab.ipynb", solutions_file=ROOT / "solutions/lab.py",
     self_check_data=PACKAGE / "data" / "lab_selfcheck.pkl")
+DDPM_DIGITS = Assignment(
+    key="ddpm", title="DDPM from scratch on 8x8 digits", questions=DDPM, graded=True,
+    answers_file="ddpm.pkl", stub=ROOT / "notebooks" / "ddpm_stub.ipynb",
+    template=ROOT / "notebooks" / "template" / "ddpm.ipynb", solutions_file=ROOT / "solutions/ddpm.py",
+    self_check_data=PACKAGE / "data" / "ddpm_selfcheck.pkl", mistakes="solutions.ddpm_mistakes",
+    model_loader="hw4.ddpm_model:load_assignment_model", provided="hw4.ddpm_model:provided_globals")
 
 _REGISTRY: dict[str, Assignment] = {}
 _loaded_files: set[str] = set()
@@ -229,3 +236,4 @@ def before(question: str) -> tuple[str, ...]:
 
 register(HOMEWORK4)
 register(LECTURE_LAB)
+register(DDPM_DIGITS)

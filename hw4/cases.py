@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, ItemsView, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import torch
@@ -31,6 +31,8 @@ StudentFunction = Callable[..., object]
 
 class CaseToolbox(Protocol):
     """What a case builds its function's inputs with; ``hw4.case_inputs.CaseInputs`` is the one the runner uses."""
+
+    model: Any  # the assignment's model: the audio model, or the DDPM assignment's denoiser
 
     @property
     def denoiser(self) -> Callable[..., torch.Tensor]:

@@ -24,7 +24,8 @@ import numpy as np
 from .answers_file import QuestionAnswers
 from .assignments import before, find
 from .catalogue import Catalogue, combo_key
-from .compare import compare
+from .compare import TOLERANCE, Verdict, compare
+from .questions import Question
 from .text import printable
 
 AnswersOf = Callable[[tuple[str, ...], str], "Mapping[str, object] | None"]
@@ -74,23 +75,56 @@ class Judgement:
         return tuple(str(c.raised) for c in self.cases if c.raised is not None)
 
 
-def agree(answer: object, other: object) -> bool:
-    """Whether both are arrays that ``hw4.compare`` calls equal (``answer`` compared with ``other``)."""
-    return isinstance(answer, np.ndarray) and isinstance(other, np.ndarray) and compare(answer, other).passed
+def _question(key: str) -> Question | None:
+    """The question ``key`` of any assignment, or None (an answers file may name one that does not exist)."""
+    try:
+        return find(key)
+    except (KeyError, StopIteration):
+        return None
 
 
-def matches(student: Mapping[str, object], other: Mapping[str, object] | None, names: list[str]) -> bool:
+def verdict(question: str, name: str, answer: object, expected: np.ndarray) -> Verdict:
+    """The one rule for case ``name`` of ``question``: the case's own ``verdict(answer)`` when its kind judges its
+    answers alone (a sample-quality case), otherwise ``hw4.compare`` within the question's tolerance."""
+    q = _question(question)
+    own = getattr(q.case(name), "verdict", None) if q else None
+    if callable(own):
+        return own(answer)
+    return compare(answer, expected, (q and q.tolerance) or TOLERANCE)
+
+
+def judged_alone(question: str, name: str) -> bool:
+    """Whether case ``name`` of ``question`` is judged without the reference (so no catalogue entry explains it)."""
+    q = _question(question)
+    return q is not None and callable(getattr(q.case(name), "verdict", None))
+
+
+def agree(answer: object, other: object, question: str | None = None, name: str | None = None) -> bool:
+    """Whether both are arrays that count as the same answer: ``hw4.compare`` within ``question``'s tolerance, or
+    the case's own ``agrees(answer, other)`` when its kind has one (a quality case: shares close enough)."""
+    if not (isinstance(answer, np.ndarray) and isinstance(other, np.ndarray)):
+        return False
+    q = _question(question) if question is not None else None
+    if q is None:
+        return compare(answer, other).passed
+    own = getattr(q.case(name or ""), "agrees", None)
+    return bool(own(answer, other)) if callable(own) else compare(answer, other, q.tolerance or TOLERANCE).passed
+
+
+def matches(student: Mapping[str, object], other: Mapping[str, object] | None, names: list[str],
+            question: str | None = None) -> bool:
     """True when every named case of ``student`` agrees with ``other`` within tolerance."""
-    return bool(names) and other is not None and all(agree(student.get(n), other.get(n)) for n in names)
+    return bool(names) and other is not None and all(agree(student.get(n), other.get(n), question, n) for n in names)
 
 
-def case_result(name: str, entry: QuestionAnswers, expected: object) -> CaseResult:
-    """One case of ``entry`` compared with its expected value."""
+def case_result(name: str, entry: QuestionAnswers, expected: object, question: str | None = None) -> CaseResult:
+    """One case of ``entry`` (an answer to ``question``) judged against its expected value."""
     if name in entry.errors:
         raised = entry.errors[name]
         return CaseResult(name, False, None, f"raised {printable(raised, MAX_ERROR)}", str(raised))
-    verdict = compare(entry.answers.get(name), np.asarray(expected))
-    return CaseResult(name, verdict.passed, verdict.error, verdict.reason)
+    answer, wanted = entry.answers.get(name), np.asarray(expected)
+    found = compare(answer, wanted) if question is None else verdict(question, name, answer, wanted)
+    return CaseResult(name, found.passed, found.error, found.reason)
 
 
 def explain(catalogue: Catalogue, question: str, student: Mapping[str, Mapping[str, object]], wrong: list[str],
@@ -99,18 +133,18 @@ def explain(catalogue: Catalogue, question: str, student: Mapping[str, Mapping[s
     mine = student.get(question, {})
     sets = catalogue.variant_sets(question)
     earlier = [m for q in before(question) if q not in correct for m in catalogue.mistakes_for(q)
-               if matches(student.get(q, {}), answers_of((m.name,), q), list(student.get(q, {})))]
+               if matches(student.get(q, {}), answers_of((m.name,), q), list(student.get(q, {})), q)]
     # Cheapest first (the grader runs each combination it tries); the catalogue's entries are told apart by a test,
     # so the order never changes the verdict.
     for s in sets:
         for mistake in earlier:
-            if matches(mine, answers_of((mistake.name, *s), question), wrong):
+            if matches(mine, answers_of((mistake.name, *s), question), wrong, question):
                 return Diagnosis(mistake.name, f"Right, given the mistake already counted in "
                                                f"{find(mistake.question).title} ({mistake.name}): full credit here.", True)
         for mistake in catalogue.mistakes_for(question):
-            if matches(mine, answers_of((mistake.name, *s), question), wrong):
+            if matches(mine, answers_of((mistake.name, *s), question), wrong, question):
                 return Diagnosis(mistake.name, mistake.feedback, False)
-        if s and matches(mine, answers_of(s, question), wrong):
+        if s and matches(mine, answers_of(s, question), wrong, question):
             feedback = " ".join(dict.fromkeys(catalogue.by_name(name).feedback for name in s))
             return Diagnosis(combo_key(s), feedback, True)
     return None
@@ -135,13 +169,14 @@ def judge(answers: Mapping[str, QuestionAnswers], expected: Mapping[str, Mapping
     """
     problems = problems or {}
     entries = {q: answers.get(q) or QuestionAnswers() for q in expected}
-    compared = {q: tuple(case_result(name, entries[q], value) for name, value in cases.items())
+    compared = {q: tuple(case_result(name, entries[q], value, q) for name, value in cases.items())
                 for q, cases in expected.items()}
     correct = frozenset(q for q, cases in compared.items() if all(c.passed for c in cases))
     student = {q: entry.answers for q, entry in entries.items()}
     results = {}
     for q, cases in compared.items():
-        wrong = [c.name for c in cases if not c.passed and c.error is not None]  # an array, but other values
+        wrong = [c.name for c in cases  # an array, but other values; a case judged alone says why itself
+                 if not c.passed and c.error is not None and not judged_alone(q, c.name)]
         diagnosis = None
         if wrong and problems.get(q) is None and catalogue is not None and answers_of is not None:
             diagnosis = explain(catalogue, q, student, wrong, answers_of, correct)

@@ -37,6 +37,11 @@ class Question:
     graded: tuple[Case, ...] = ()
     self_check: tuple[Case, ...] = ()
     hint: str | None = None  # shown by check() when no catalogued mistake explains a wrong answer
+    tolerance: float | None = None  # the relative error a case may have and pass; None: hw4.compare.TOLERANCE
+
+    def case(self, name: str) -> Case | None:
+        """The graded or self-check case called ``name``."""
+        return next((c for c in (*self.graded, *self.self_check) if c.name == name), None)
 
 
 def registry(*questions: Question) -> dict[str, Question]:

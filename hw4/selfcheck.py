@@ -150,7 +150,8 @@ def _verdict(judgement: Judgement) -> tuple[str, bool]:
             return f"PASS  {title}: {total}/{total} checks. {diagnosis.feedback}", True
         worst = max((c.error for c in cases if c.error is not None), default=None)
         size = f"relative error {worst:.1e}" if worst is not None else "no comparable output"
-        return f"PASS  {title}: {total}/{total} checks ({size}, tolerance {TOLERANCE:.0e}).", True
+        tolerance = find(judgement.question).tolerance or TOLERANCE
+        return f"PASS  {title}: {total}/{total} checks ({size}, tolerance {tolerance:.0e}).", True
     reason = next(c.reason for c in cases if not c.passed)
     if diagnosis is not None and not diagnosis.credit:
         return f"FAIL  {title}: {reason}.\n      Likely mistake ({diagnosis.entry_name}): {diagnosis.feedback}", False

@@ -15,11 +15,9 @@ import math
 
 import torch
 
+from hw4.ddpm_cases import SCHEDULE_KEYS  # noqa: F401  (the dict's keys, stated in the notebook)
 from hw4.ddpm_model import NULL_CLASS
 
-SCHEDULE_KEYS = (
-    "beta_t", "sqrt_beta_t", "alpha_t", "alphabar_t", "sqrtab", "oneover_sqrta", "sqrtmab", "mab_over_sqrtmab",
-)
 COSINE_OFFSET = 0.008  # improved DDPM's s
 MAX_BETA = 0.999  # improved DDPM's clip
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass
+from pathlib import Path
 
 from hw4.assignments import HOMEWORK4
 from hw4.catalogue import Catalogue
@@ -131,16 +132,23 @@ def edited(source: str, edits: tuple[Edit, ...], name: str = "") -> str:
     return source
 
 
+def edited_module(path: Path, changes: list[tuple[str, str, tuple[Edit, ...]]]) -> types.ModuleType:
+    """A fresh module made from the solutions at ``path`` with each ``(entry name, function, edits)`` made in turn."""
+    source = path.read_text()
+    functions = function_sources(path)
+    changed: dict[str, str] = {}
+    for name, function, edits in changes:
+        changed[function] = edited(changed.get(function, functions[function]), edits, name)
+    for function, text in changed.items():
+        source = source.replace(functions[function], text)
+    return module_from_source(source, path, "solutions_copy")
+
+
 def implementation(names: tuple[str, ...] = ()) -> types.ModuleType:
     """A fresh copy of the solutions with the edits of every named entry made (entries of one function compose)."""
-    source = HOMEWORK4.solutions_file.read_text()
-    functions = function_sources(HOMEWORK4.solutions_file)
-    changed: dict[str, str] = {}
+    changes = []
     for name in names:
         entry = CATALOGUE.by_name(name)
         assert isinstance(entry, Mistake)
-        function = HOMEWORK[entry.question].function
-        changed[function] = edited(changed.get(function, functions[function]), entry.edits, name)
-    for function, text in changed.items():
-        source = source.replace(functions[function], text)
-    return module_from_source(source, HOMEWORK4.solutions_file, "solutions_copy")
+        changes.append((name, HOMEWORK[entry.question].function, entry.edits))
+    return edited_module(HOMEWORK4.solutions_file, changes)

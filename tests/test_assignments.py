@@ -126,7 +126,7 @@ def test_an_unknown_assignment_is_one_sentence(capsys):
 
     with pytest.raises(A.UnknownAssignment) as caught:
         A.get("nope")
-    assert str(caught.value) == "There is no assignment 'nope'; the known ones are homework4, lab."
+    assert str(caught.value) == "There is no assignment 'nope'; the known ones are homework4, lab, ddpm."
     for command in (["answers", "x.py"], ["grade", "x.pkl"], ["gradescope", "x.zip"], ["build-notebooks", "--check"]):
         assert main([*command, "--assignment", "nope"]) == 2
         assert capsys.readouterr().err == f"hw4 {command[0]}: {caught.value}\n"

@@ -51,7 +51,7 @@ def test_generated_files_are_up_to_date():
     assert build_all(check=True) == []
 
 
-@pytest.mark.parametrize("name", ["homework4", "lab"])
+@pytest.mark.parametrize("name", ["homework4", "lab", "ddpm"])
 def test_stub_is_byte_identical_to_the_generated_one(name):
     """``hw4 build-notebooks`` leaves the committed stub untouched, metadata (locks, nbgrader checksums) included."""
     from solutions import build

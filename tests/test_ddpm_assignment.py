@@ -1,0 +1,65 @@
+"""The DDPM assignment as a record of the suite (``hw4.assignments.DDPM_DIGITS``): check() and the grader agree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from test_ddpm import one_thread  # noqa: F401  (autouse: one torch thread, as the runner uses)
+
+from hw4 import assignments as A
+from hw4.ddpm_questions import DDPM
+from hw4.selfcheck import run_checks
+from solutions.ddpm_mistakes import CATALOGUE, implementation
+
+
+def test_the_record_is_registered_and_reading_it_loads_no_torch():
+    record = A.get("ddpm")
+    assert record.questions is DDPM and record.graded and record.answers_file == "ddpm.pkl"
+    assert record.notebook == "ddpm_stub.ipynb" and record.stub.exists() and record.self_check_data.exists()
+    assert sum(q.points for q in record.questions.values()) == 100
+    code = "import sys, hw4.assignments as A; A.get('ddpm').graded_cases; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_check_passes_the_solutions():
+    solution = implementation(())
+    verdicts = run_checks(*(getattr(solution, q.function) for q in DDPM.values()))
+    assert [passed for _, passed in verdicts] == [True] * len(DDPM), verdicts
+    assert "tolerance 3e-03" in verdicts[3][0]  # Q4 states its own tolerance
+
+
+@pytest.mark.parametrize("name", [m.name for m in CATALOGUE if m.name in ("targets_swapped", "zero_grad_missing")]
+                         + [pytest.param(m.name, marks=pytest.mark.slow) for m in CATALOGUE
+                            if m.name not in ("targets_swapped", "zero_grad_missing")])
+def test_check_names_each_catalogued_mistake(name):
+    entry = CATALOGUE.by_name(name)
+    [(message, passed)] = run_checks(getattr(implementation((name,)), DDPM[entry.question].function))
+    assert not passed and f"Likely mistake ({name})" in message, message
+    assert torch.get_num_threads() == 1
+
+
+def test_the_grader_gives_no_quality_points_for_copied_training_digits():
+    """A submission whose 'samples' are training digits: every Q5 case fails, the reason says why, and no
+    catalogue entry is tried on a case judged alone."""
+    import numpy as np
+
+    from hw4.answers_file import QuestionAnswers
+    from hw4.ddpm_quality import sample_labels
+    from hw4.digits import digits_numpy
+    from hw4.judge import judge
+
+    x, y = digits_numpy()
+    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
+    names = [c.name for c in DDPM["ddpm_q5_train"].graded]
+    answers = {"ddpm_q5_train": QuestionAnswers(answers={n: copies for n in names})}
+    expected = {"ddpm_q5_train": {n: copies for n in names}}  # the reference's digits play no part
+
+    def answers_of(combo, question):
+        raise AssertionError("no catalogue entry may be run for a case judged alone")
+
+    [(_, judgement)] = judge(answers, expected, CATALOGUE, answers_of).items()
+    assert judgement.passed == 0 and judgement.diagnosis is None
+    assert all("100 copy a training digit and earn nothing" in c.reason for c in judgement.cases)
