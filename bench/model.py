@@ -14,7 +14,9 @@ figures describe what a student hears after solving each question. Rows:
 - inpainting: each reference clip's frames 40-88 regenerated with a prompt of every other category:
   largest latent error outside the mask, share of gaps recognised as the prompt's category, and how loud (RMS)
   the decoded gap is against the kept frames around it.
-- loudness: share of decoded samples beyond 0.99 over every generation above (text-to-audio and inpainting).
+- loudness: share of decoded samples beyond 0.99 over every generation above (text-to-audio and inpainting), and
+  how loud (RMS) text-to-audio generations are against held-out library clips of their prompt's category, at
+  guidance 1 and 7 (where a gap's loudness comes from: the prompted category's own level, and the model's overshoot).
 - variable inpainting (Q4): kept-frame correlation with the reference against the paint window's end.
 - style transfer: mean latent correlation with the reference at strengths 0.1-0.9 (should rise).
 - speed: one guided denoiser call (batch 2 under guidance, 128 frames, one thread).
@@ -55,17 +57,29 @@ CLIPPED = 0.99
 
 
 class Loudness:
-    """Decodes generations and keeps the figures of issue 19: clipped samples, and gap against kept loudness."""
+    """Decodes generations and keeps the figures of issue 19: clipped samples, gap against kept loudness, and
+    text-to-audio loudness against the library's clips of the same category."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: torch.nn.Module, library: torch.Tensor, labels: list[str]) -> None:
         self.codec, self.clipped, self.samples, self.ratios = model.pretransform, 0, 0, []
+        with torch.no_grad():
+            rms = [float(r) for chunk in library.split(16) for r in self.codec.decode(chunk)[:, 0].double().pow(2).mean(1).sqrt()]
+        self.library = {c: statistics.median(r for r, label in zip(rms, labels) if label == c) for c in set(labels)}
+        self.generated: dict[float, dict[str, list[float]]] = {}
 
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+    def decode(self, latents: torch.Tensor, clipped: bool = True) -> torch.Tensor:
         with torch.no_grad():
             audio = self.codec.decode(latents)[:, 0].double()
-        self.clipped += int((audio.abs() > CLIPPED).sum())
-        self.samples += audio.numel()
+        if clipped:
+            self.clipped += int((audio.abs() > CLIPPED).sum())
+            self.samples += audio.numel()
         return audio
+
+    def generation(self, latents: torch.Tensor, category: str, cfg_scale: float) -> None:
+        """A text-to-audio batch for ``category``: its RMS, kept against the library's; its clipping counted once."""
+        audio = self.decode(latents, clipped=cfg_scale == 7.0)
+        rms = audio.pow(2).mean(1).sqrt().tolist()
+        self.generated.setdefault(cfg_scale, {}).setdefault(category, []).extend(rms)
 
     def gap(self, latents: torch.Tensor, start: int, end: int) -> None:
         audio = self.decode(latents)
@@ -78,7 +92,17 @@ class Loudness:
         share = self.clipped / max(self.samples, 1)
         ratios = sorted(self.ratios)
         inside = sum(0.5 <= r <= 2 for r in ratios) / max(len(ratios), 1)
+        level = self.library
+        over = {cfg: {c: statistics.median(r) / level[c] for c, r in sorted(found.items())}
+                for cfg, found in sorted(self.generated.items())}
         return [
+            ("loudness: library clips' RMS per category, quietest-loudest (" + ", ".join(
+                f"{c} {v:.2f}" for c, v in sorted(level.items(), key=lambda i: i[1])) + ")",
+             f"{min(level.values()):.2f}-{max(level.values()):.2f}", "", True),
+            *((f"loudness: text-to-audio RMS / library RMS of the category at guidance {cfg:g}, median [min-max] ("
+               + ", ".join(f"{c} {v:.1f}" for c, v in ratio.items()) + ")",
+               f"{statistics.median(ratio.values()):.2f} [{min(ratio.values()):.2f}-{max(ratio.values()):.2f}]", "", True)
+              for cfg, ratio in over.items()),
             (f"loudness: decoded samples with |x| > {CLIPPED} ({self.samples / 44100 / 60:.0f} min of generations)",
              f"{share:.2%}", "<= 1 %", share <= 0.01),
             (f"inpainting: gap/kept loudness (RMS), median [min-max] over {len(ratios)} gaps",
@@ -163,9 +187,9 @@ def adherence_rows(model, classify, seeds_per_category: int, steps: int, loudnes
                     out = solution.simple_sample(denoiser, noise(seeds, float(sigmas[0])), sigmas,
                                                  batch_args(model, prompt, len(seeds), cfg))
                 named = classify(out)
+                loudness.generation(out, category, cfg)
                 if cfg == 7.0:
                     flickers.append(float(out.std(-1).mean()))
-                    loudness.decode(out)
                 hits[cfg] += sum(n == category for n in named)
                 if cfg == 7.0:
                     row = confusion.setdefault(category, {})
@@ -291,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     classify = Classifier(library, labels)
     rows = speed_rows(model) + codec_rows(model)
     torch.set_num_threads(2)
-    loudness = Loudness(model)
+    loudness = Loudness(model, library, labels)
     rows += adherence_rows(model, classify, args.seeds, args.steps, loudness)
     rows += inpaint_rows(model, classify, args.steps, loudness)
     rows += variable_inpaint_rows(model, args.steps, loudness)

@@ -130,7 +130,7 @@ DDPM_DIGITS = Assignment(
     key="ddpm", title="DDPM from scratch on 8x8 digits", questions=DDPM, graded=True,
     answers_file="ddpm.pkl", stub=ROOT / "notebooks" / "ddpm_stub.ipynb",
     template=ROOT / "notebooks" / "template" / "ddpm.ipynb", solutions_file=ROOT / "solutions/ddpm.py",
-    self_check_data=PACKAGE / "data" / "ddpm_selfcheck.pkl", mistakes="solutions.ddpm_mistakes",
+    self_check_data=PACKAGE / "data" / "ddpm_selfcheck.pkl", mistakes=ROOT / "solutions/ddpm_mistakes.py",
     model_loader="hw4.ddpm_model:load_assignment_model", provided="hw4.ddpm_model:provided_globals")
 
 _REGISTRY: dict[str, Assignment] = {}

@@ -87,16 +87,28 @@ def install_command() -> list[list[str]]:
     ]
 
 
+MODEL_LINE = re.compile(r"""^MODEL\s*=\s*["']([a-z]+)["']""", re.M)
+MODEL_COMMENT = "# or \"sao\": the real Stable Audio Open (needs HF_TOKEN)"
+
+
+def setup_cell_model(source: str) -> str:
+    """The model a setup cell chooses (its ``MODEL = "..."`` line): ``"embedded"`` unless it says ``"sao"``."""
+    found = MODEL_LINE.search(source)
+    return "sao" if found and found.group(1) == "sao" else "embedded"
+
+
 def setup_cell_source(model: str = "embedded", repository: str | None = None, branch: str | None = None) -> str:
-    """The source of a notebook's first code cell: makes ``hw4`` importable on Colab (installing it from
-    ``repository``/``branch``, by default this suite's), then calls ``setup``."""
+    """The source of a notebook's first code cell: chooses the model (``MODEL``, the one place a notebook names it),
+    makes ``hw4`` importable on Colab (installing it from ``repository``/``branch``, by default this suite's), then
+    calls ``setup``."""
     return (
         "# Setup: on Colab this installs the homework's packages; elsewhere it does nothing.\n"
+        f"MODEL = \"{model}\"  {MODEL_COMMENT}\n"
         "import importlib.util, subprocess, sys\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"hw4\") is None:\n"
         f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"--no-deps\", \"{suite_url(repository, branch)}\"], check=True)\n"
         "import hw4.colab\n"
-        f"hw4.colab.setup(model={model!r});"
+        "hw4.colab.setup(model=MODEL);"
     )
 
 

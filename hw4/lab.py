@@ -79,6 +79,7 @@ def plot_curves(x: torch.Tensor, curves: dict[str, torch.Tensor], title: str, xl
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Keep what the library prints (``generate_diffusion_cond`` prints its seed) out of a cell's output."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    """Keep what the library prints out of a cell's output: ``generate_diffusion_cond`` prints its seed, and its
+    sampler draws a progress bar (on stderr)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         yield

@@ -20,7 +20,7 @@ import nbformat
 
 from hw4 import assignments
 from hw4.assignments import HOMEWORK4, Assignment
-from hw4.colab import setup_cell_source, with_badge
+from hw4.colab import setup_cell_model, setup_cell_source, with_badge
 
 from . import function_sources, mistakes_of
 
@@ -85,8 +85,7 @@ def prepare(nb: nbformat.NotebookNode, path: str, repository: str | None = None,
         if cell.cell_type == "markdown":
             cell.source = with_badge(cell.source, path, repository, branch)
         elif cell.source.startswith(SETUP_CELL_PREFIX) or cell.source.startswith("# Setup: on Colab"):
-            model = "sao" if "model=\"sao\"" in cell.source or "model='sao'" in cell.source else "embedded"
-            cell.source = setup_cell_source(model, repository, branch)
+            cell.source = setup_cell_source(setup_cell_model(cell.source), repository, branch)
     return clean(nb)
 
 

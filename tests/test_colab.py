@@ -196,7 +196,26 @@ def test_badge_and_url():
 
 def test_setup_cell_source_runs_locally(capsys):
     source = colab.setup_cell_source("sao")
-    assert "hw4.colab.setup(model='sao')" in source
+    assert 'MODEL = "sao"' in source and source.endswith("hw4.colab.setup(model=MODEL);")
     assert colab.suite_url() in source and "--no-deps" in source
     exec(compile(source, "<setup cell>", "exec"), {})
     assert capsys.readouterr().out.strip() == colab.NOT_ON_COLAB
+
+
+@pytest.mark.parametrize("model", ["embedded", "sao"])
+def test_a_setup_cell_says_which_model_it_chose(model):
+    """``hw4 build-notebooks`` regenerates a setup cell from the model it names, so the choice survives."""
+    assert colab.setup_cell_model(colab.setup_cell_source(model)) == model
+    assert colab.setup_cell_model(f'from hw4.colab import setup\nMODEL = "{model}"  # a comment\nsetup(model=MODEL)') == model
+    assert colab.setup_cell_model("from hw4.colab import setup\nsetup()") == "embedded"
+
+
+@pytest.mark.parametrize("path", ["notebooks/homework4_stub.ipynb", "notebooks/lab_stub.ipynb", "runner.ipynb"])
+def test_each_notebook_chooses_its_model_once_in_its_setup_cell(path):
+    import nbformat
+
+    code = [c.source for c in nbformat.read(Path(__file__).resolve().parents[1] / path, as_version=4).cells
+            if c.cell_type == "code"]
+    choosing = [i for i, source in enumerate(code) if colab.MODEL_LINE.search(source)]
+    assert choosing == [0], f"MODEL is set in code cells {choosing}"
+    assert "setup(model=MODEL)" in code[0] and not any('model="' in source or "model='" in source for source in code)
