@@ -91,24 +91,29 @@ MODEL_LINE = re.compile(r"""^MODEL\s*=\s*["']([a-z]+)["']""", re.M)
 MODEL_COMMENT = "# or \"sao\": the real Stable Audio Open (needs HF_TOKEN)"
 
 
-def setup_cell_model(source: str) -> str:
-    """The model a setup cell chooses (its ``MODEL = "..."`` line): ``"embedded"`` unless it says ``"sao"``."""
+def setup_cell_model(source: str) -> str | None:
+    """The model a setup cell chooses (its ``MODEL = "..."`` line): ``"embedded"`` unless it says ``"sao"``; None for
+    a cell that names no model (an assignment without the audio model, such as the DDPM one)."""
     found = MODEL_LINE.search(source)
-    return "sao" if found and found.group(1) == "sao" else "embedded"
+    if found is None:
+        return None
+    return "sao" if found.group(1) == "sao" else "embedded"
 
 
-def setup_cell_source(model: str = "embedded", repository: str | None = None, branch: str | None = None) -> str:
+def setup_cell_source(model: str | None = "embedded", repository: str | None = None, branch: str | None = None) -> str:
     """The source of a notebook's first code cell: chooses the model (``MODEL``, the one place a notebook names it),
     makes ``hw4`` importable on Colab (installing it from ``repository``/``branch``, by default this suite's), then
-    calls ``setup``."""
+    calls ``setup``; with ``model`` None the cell names no model and ``setup`` prepares the embedded one."""
+    choose = f"MODEL = \"{model}\"  {MODEL_COMMENT}\n" if model is not None else ""
+    call = "hw4.colab.setup(model=MODEL);" if model is not None else "hw4.colab.setup();"
     return (
         "# Setup: on Colab this installs the homework's packages; elsewhere it does nothing.\n"
-        f"MODEL = \"{model}\"  {MODEL_COMMENT}\n"
-        "import importlib.util, subprocess, sys\n"
+        + choose
+        + "import importlib.util, subprocess, sys\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"hw4\") is None:\n"
         f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"--no-deps\", \"{suite_url(repository, branch)}\"], check=True)\n"
         "import hw4.colab\n"
-        "hw4.colab.setup(model=MODEL);"
+        + call
     )
 
 

@@ -207,7 +207,8 @@ def test_a_setup_cell_says_which_model_it_chose(model):
     """``hw4 build-notebooks`` regenerates a setup cell from the model it names, so the choice survives."""
     assert colab.setup_cell_model(colab.setup_cell_source(model)) == model
     assert colab.setup_cell_model(f'from hw4.colab import setup\nMODEL = "{model}"  # a comment\nsetup(model=MODEL)') == model
-    assert colab.setup_cell_model("from hw4.colab import setup\nsetup()") == "embedded"
+    assert colab.setup_cell_model("from hw4.colab import setup\nsetup()") is None  # the DDPM notebook names no model
+    assert "MODEL" not in colab.setup_cell_source(None) and colab.setup_cell_source(None).endswith("hw4.colab.setup();")
 
 
 @pytest.mark.parametrize("path", ["notebooks/homework4_stub.ipynb", "notebooks/lab_stub.ipynb", "runner.ipynb"])

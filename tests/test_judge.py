@@ -61,3 +61,17 @@ def test_raised_cases_and_unreadable_entries_are_not_explained():
 def test_agree_wants_two_arrays_within_tolerance():
     assert agree(RIGHT, RIGHT * (1 + 1e-7)) and not agree(RIGHT, SLIP)
     assert not agree(None, RIGHT) and not agree(RIGHT, None) and not agree([1.0], np.ones(1))
+
+
+def test_answers_with_the_same_nan_and_inf_agree_and_others_do_not():
+    """A catalogued mistake may divide by zero (the cosine betas unclipped: 1/sqrt(alpha_T) = inf): the same
+    non-finite values in the same places, the rest within tolerance, are the same answer; a NaN never matches a
+    finite reference."""
+    mistake = np.array([1.0, 2.0, np.inf, np.nan], dtype=np.float32)
+    assert agree(mistake, mistake.copy())
+    assert agree(mistake, mistake * np.float32(1 + 1e-6))
+    assert not agree(mistake, np.array([1.0, 2.5, np.inf, np.nan], dtype=np.float32))
+    assert not agree(mistake, np.array([1.0, 2.0, -np.inf, np.nan], dtype=np.float32))
+    assert not agree(mistake, np.array([1.0, 2.0, np.inf, 4.0], dtype=np.float32))
+    assert not agree(np.array([1.0, np.nan], dtype=np.float32), np.array([1.0, 2.0], dtype=np.float32))
+    assert agree(np.full(3, np.nan, dtype=np.float32), np.full(3, np.nan, dtype=np.float32))
