@@ -43,6 +43,7 @@ RELEASED = tuple(sorted((a for a in assignments.every() if a.stub.is_relative_to
 GENERATED = tuple((_relative(a.stub), _relative(a.template), _relative(a.solutions_file)) for a in RELEASED)
 STUB = _relative(assignments.HOMEWORK4.stub)
 LAB_STUB = _relative(assignments.LECTURE_LAB.stub)
+DDPM_STUB = _relative(assignments.DDPM_DIGITS.stub)
 RUNNER = "runner.ipynb"
 NOTEBOOKS = (*(stub for stub, _, _ in GENERATED), RUNNER)  # the lab comes first
 COPIED = ("environment.yml", "requirements-nodeps.txt", "scripts/setup.sh")
@@ -128,10 +129,11 @@ def bundle_pyproject(pyproject: dict) -> dict:
 
 
 def student_readme(repository: str | None, branch: str | None) -> str:
-    """The student README (``release_files/README.md``) with the badges of the lab, the homework and the runner."""
-    lab, homework, runner = (badge_markdown(p, repository, branch) for p in (LAB_STUB, STUB, RUNNER))
+    """The student README (``release_files/README.md``) with the badges of the lab, the homework, the DDPM
+    assignment and the runner."""
+    lab, homework, ddpm, runner = (badge_markdown(p, repository, branch) for p in (LAB_STUB, STUB, DDPM_STUB, RUNNER))
     return string.Template(README_TEMPLATE.read_text()).substitute(LAB_BADGE=lab, HOMEWORK_BADGE=homework,
-                                                                   RUNNER_BADGE=runner)
+                                                                   DDPM_BADGE=ddpm, RUNNER_BADGE=runner)
 
 
 # ------------------------------------------------------------------------------------------- bundle

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .answers import generate
 from .answers_file import Answers
-from .assignments import Assignment, find, get
+from .assignments import Assignment, find, for_file, get
 from .model import EMBEDDED
 from .safe_pickle import dump_answers
 from .source import short_error
@@ -170,7 +170,7 @@ def write_answers(
     assignment: str | None = None,
 ) -> Answers:
     """Import ``submission`` (default: the assignment's ``.py``), answer every graded case of ``assignment``
-    (default: the homework) with ``model``, and write ``output`` (default: its answers file, here).
+    (default: the one ``submission`` is named after, else the homework) with ``model``, and write ``output`` (default: its answers file, here).
 
     A notebook (given, or found where its ``.py`` was asked for) is first converted to the ``.py`` beside it,
     the file to upload; with ``convert=False`` its code cells are read as they are and only ``output`` is
@@ -179,7 +179,7 @@ def write_answers(
     the limit of each case; by default it is derived from the reference solution's own time on this machine and
     model (``hw4.answers.case_time_limit``).
     """
-    chosen = get(assignment)
+    chosen = for_file(submission, assignment)
     path = find_submission(submission or chosen.script, chosen)
     if path.suffix == ".ipynb" and convert:
         path = convert_notebook(path)

@@ -236,3 +236,30 @@ def test_a_command_in_another_process_finds_the_assignment_by_its_file(toy, tmp_
                             timeout=600)
     assert result.returncode == 0, result.stderr
     assert "Toy double" in result.stdout and "total: 5 / 5" in result.stdout
+
+
+def test_the_runner_takes_the_assignment_a_file_is_named_after(tmp_path, monkeypatch):
+    """On Colab a DDPM student runs runner.ipynb with ``ddpm_stub.py``: without naming the assignment, the DDPM
+    cases are answered and ``ddpm.pkl`` is the file to upload; any other name stays with the homework."""
+    from hw4 import assignments, runner
+
+    assert assignments.for_file("ddpm_stub.py").key == "ddpm"
+    assert assignments.for_file("some/folder/ddpm_stub.ipynb").key == "ddpm"
+    assert assignments.for_file("homework4_stub.py").key == assignments.DEFAULT
+    assert assignments.for_file("my_answers.py").key == assignments.DEFAULT
+    assert assignments.for_file("ddpm_stub.py", "lab").key == "lab"
+
+    chosen = []
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        chosen.append(args[2])
+        raise Stop
+
+    (tmp_path / "ddpm_stub.py").write_text("def beta_schedule(beta1, beta2, T, schedule):\n    return None\n")
+    monkeypatch.setattr(runner, "generate", stop)
+    with pytest.raises(Stop):
+        runner.write_answers(tmp_path / "ddpm_stub.py", quiet=True)
+    assert chosen == [assignments.get("ddpm").graded_cases]

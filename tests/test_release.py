@@ -296,7 +296,7 @@ def test_notebooks_are_rendered_the_way_build_notebooks_renders_them(bundle):
 def test_student_readme_comes_from_its_template(targeted):
     readme = (targeted / "README.md").read_text()
     template = (REPO / "autograder" / "release_files" / "README.md").read_text()
-    assert "$" not in readme and template.count("${") == 3
+    assert "$" not in readme and template.count("${") == 4
     for name in release.NOTEBOOKS:
         assert colab.badge_markdown(name, *TARGET) in readme
     assert readme.splitlines()[0] == template.splitlines()[0] and readme.endswith(template.rsplit("}", 1)[1])
