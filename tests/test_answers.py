@@ -77,6 +77,7 @@ def test_variable_inpaint_defaults_equal_inpaint(model):
     assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_generation_is_bit_identical_across_thread_counts_and_runs(model, solution_answers):
     before = torch.get_num_threads()
     try:

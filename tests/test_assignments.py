@@ -222,6 +222,7 @@ def test_a_third_assignment_runs_end_to_end(toy, tmp_path, capsys, monkeypatch):
     assert results["tests"][-1]["status"] == "passed" and "reproduces toy.pkl" in results["tests"][-1]["output"]
 
 
+@pytest.mark.slow
 def test_a_command_in_another_process_finds_the_assignment_by_its_file(toy, tmp_path):
     """``HW4_ASSIGNMENTS`` registers the toy in a fresh process: the CLI's runner and grader serve it."""
     right = _student(tmp_path, "return x * 2")

@@ -56,6 +56,7 @@ def test_the_solution_gets_full_marks(solution_answers):
     assert format_table(report).splitlines()[-1] == "total: 100 / 100"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", MISTAKES, ids=lambda e: e.name)
 def test_each_mistake_costs_its_own_question_and_is_named(entry, catalog_answers, solution_answers, diagnoser):
     report = grade(catalog_answers[entry.name], solution_answers, diagnoser=diagnoser)
@@ -68,6 +69,7 @@ def test_each_mistake_costs_its_own_question_and_is_named(entry, catalog_answers
             assert score == max_score, f"{q} lost points: {next(r.feedback for r in report.questions if r.question == q)}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", VARIANTS, ids=lambda e: e.name)
 def test_accepted_variants_get_full_marks_with_a_note(entry, catalog_answers, solution_answers, diagnoser):
     answers = catalog_answers[entry.name]
@@ -120,6 +122,7 @@ def test_gradescope_results_follow_the_schema(solution_answers):
     assert gradescope_results(None, "No homework4.pkl was submitted.")["score"] == 0
 
 
+@pytest.mark.slow
 def test_the_same_pickle_always_gets_the_same_report(catalog_answers, solution_answers, diagnoser, tmp_path):
     from hw4.safe_pickle import dump_answers, load_answers
 
@@ -129,6 +132,7 @@ def test_the_same_pickle_always_gets_the_same_report(catalog_answers, solution_a
     assert grade(parse_answers(load_answers(path)), solution_answers, diagnoser=diagnoser).to_dict() == first
 
 
+@pytest.mark.slow
 def test_feedback_names_the_mistake_and_a_crash_together(catalog_answers, solution_answers, diagnoser):
     answers = copy.deepcopy(catalog_answers["to_d_sign_flipped"])
     entry = answers.questions["q1_to_d"]
@@ -146,6 +150,7 @@ def _with(answers: Answers, model, names: tuple[str, ...], questions: tuple[str,
     return answers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question,names", [(q, s) for q in tuple(Q.HOMEWORK) for s in CATALOGUE.variant_sets(q)[1:]])
 def test_accepted_variants_compose(question, names, model, solution_answers, diagnoser):
     """Every combination of accepted variants (e.g. sample_euler and noise on every step in Q4) gets full marks."""
@@ -153,6 +158,7 @@ def test_accepted_variants_compose(question, names, model, solution_answers, dia
     assert report.total == 100, format_table(report)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry,names", [(e, s) for e in MISTAKES for s in CATALOGUE.variant_sets(e.question)[1:]],
                          ids=lambda v: getattr(v, "name", None) or "+".join(v))
 def test_a_mistake_with_accepted_variants_is_named_as_that_mistake(entry, names, model, solution_answers, diagnoser):
@@ -163,6 +169,7 @@ def test_a_mistake_with_accepted_variants_is_named_as_that_mistake(entry, names,
     assert report.total == 100 - own.max_score + own.score
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", [e for e in MISTAKES if e.question in ("q1_to_d", "q1_sample")], ids=lambda e: e.name)
 def test_an_earlier_mistake_with_later_variants_is_counted_once(entry, model, catalog_answers, solution_answers,
                                                                  diagnoser):

@@ -13,6 +13,7 @@ from solutions import function_sources
 from solutions.mistakes import CATALOGUE, edited, implementation
 
 
+@pytest.mark.slow
 def test_every_knob_off_reproduces_the_references_bit_for_bit(model, solution_answers):
     """The variant code is the solution code: with no entry turned on, every family answers exactly as it does."""
     found = generate(implementation(()), model, progress=False)

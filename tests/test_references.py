@@ -63,6 +63,7 @@ def test_cache_dir_is_hw4_cache_dir_else_the_users_cache(tmp_path, monkeypatch):
     assert R.cache_dir().name == "hw4"
 
 
+@pytest.mark.slow
 def test_cache_is_built_once_then_read_without_the_model(tmp_path, monkeypatch, model, solution_answers):
     monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
     built = R.load_references(model=model)
@@ -81,6 +82,7 @@ def test_cache_is_built_once_then_read_without_the_model(tmp_path, monkeypatch, 
             assert np.array_equal(again.questions[q].answers[name], value)
 
 
+@pytest.mark.slow
 def test_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, model):
     monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
     path = R.cache_path("references", R.reference_key())
@@ -91,6 +93,7 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path, monkeypatch, model):
     assert R.cached("references", R.reference_key()) is not None
 
 
+@pytest.mark.slow
 def test_a_poisoned_cache_is_detected_and_rebuilt(tmp_path, monkeypatch, model, solution_answers):
     """Answers written over the cached references (a valid pickle, so the loader accepts it) are never used."""
     from hw4.safe_pickle import dump_answers, load_answers

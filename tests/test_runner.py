@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from hw4.runner import write_answers
 from hw4.safe_pickle import load_answers
 
@@ -41,6 +43,7 @@ def test_partial_submission_gets_a_pickle_and_a_hint_about_skipped_names(tmp_pat
     assert f"Upload these two files to Gradescope:\n  {(tmp_path / 'homework4.pkl').resolve()}\n  {submission.resolve()}" in out
 
 
+@pytest.mark.slow
 def test_globals_the_notebook_defines_reach_the_functions(tmp_path, capsys, solution_answers):
     """``device`` and a ``HOP`` read from the model at the top level work, and the summary does not contradict itself."""
     from autograder.grade import grade
@@ -65,6 +68,7 @@ def test_globals_the_notebook_defines_reach_the_functions(tmp_path, capsys, solu
     assert "HOP" in constants and "SAMPLE_RATE" not in constants and "MODEL" not in constants
 
 
+@pytest.mark.slow
 def test_given_the_notebook_the_runner_writes_the_script_it_names(tmp_path, capsys):
     import nbformat
 
@@ -83,6 +87,7 @@ def test_given_the_notebook_the_runner_writes_the_script_it_names(tmp_path, caps
     assert "compute them inside the functions" not in out
 
 
+@pytest.mark.slow
 def test_submission_with_a_catalogued_mistake_is_named_beside_answered(tmp_path, capsys):
     """The self-check's verdict is check()'s: the slip is named, and the sampler that inherits it passes."""
     source = (ROOT / "solutions" / "homework4.py").read_text()

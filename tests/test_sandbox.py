@@ -65,6 +65,7 @@ def test_runs_as_a_dedicated_user_that_is_not_the_graders(tmp_path, mechanism):
         assert out.split()[1] == "65534"
 
 
+@pytest.mark.slow
 def test_sees_none_of_the_graders_files(tmp_path, mechanism, monkeypatch):
     other_student = tmp_path / "students" / "bob" / "homework4.pkl"
     other_student.parent.mkdir(parents=True)

@@ -54,6 +54,7 @@ def test_accepted_variants_pass_alone_and_combined(question, bound):
         assert passed and message.startswith("PASS") and "Accepted" in message, (names, message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", [e for e in MISTAKES if len(CATALOGUE.variant_sets(e.question)) > 1], ids=lambda e: e.name)
 def test_a_mistake_with_accepted_variants_is_still_that_mistake(entry, bound):
     for names in CATALOGUE.variant_sets(entry.question)[1:]:
@@ -61,6 +62,7 @@ def test_a_mistake_with_accepted_variants_is_still_that_mistake(entry, bound):
         assert not passed and f"Likely mistake ({entry.name})" in message, (names, message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", [e for e in MISTAKES if e.question in ("q1_to_d", "q1_sample")], ids=lambda e: e.name)
 def test_an_earlier_mistake_counts_once_like_the_grader(entry, bound):
     """A wrong to_d/simple_sample costs Q1 only: later questions built on it pass, with any accepted variant."""
