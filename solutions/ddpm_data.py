@@ -24,4 +24,4 @@ def case_schedule_arrays() -> dict[str, np.ndarray]:
 
 def write_case_schedules() -> None:
     """Write ``hw4/data/ddpm_case_schedules.npz``."""
-    np.savez_compressed(CASE_SCHEDULES_FILE, **case_schedule_arrays())
+    np.savez_compressed(CASE_SCHEDULES_FILE, allow_pickle=False, **case_schedule_arrays())
