@@ -1,10 +1,12 @@
 """Open notebooks in JupyterLab in headless Chromium and say whether each shows as modified; optionally run them.
 
-Course staff run it by hand (it needs Debian's ``chromium`` and ``chromium-driver`` and ``pip install selenium``;
-no test or CI needs it). Each notebook is copied into a temporary folder served by a fresh JupyterLab, so
-autosave never touches the tree. For every notebook it prints whether the tab is marked modified once the kernel
-is idle, which metadata JupyterLab changed, and saves a screenshot. With ``--run`` it runs every cell (the Run
-menu's "Run All Cells") and prints errors, stderr, and cells that took longer than ``--slow`` seconds.
+Course staff run it by hand, and ``tests/test_notebooks_in_browser.py`` (slow; skipped where the browser is
+missing) runs it on the student bundle: it needs Debian's ``chromium`` and ``chromium-driver`` and
+``pip install selenium``. Each notebook is copied into a temporary folder served by a fresh JupyterLab, so
+autosave never touches the tree. For every notebook it prints whether it is marked modified once its kernel is
+ready (idle, its info reply landed), which metadata JupyterLab changed, and saves a screenshot. With ``--run`` it
+runs every cell (the Run menu's "Run All Cells") and prints errors, stderr, and cells that took longer than
+``--slow`` seconds. Exit status 0 when every notebook opened unmodified with its kernel ready, 1 otherwise.
 
     python scripts/check_notebooks_in_browser.py notebooks/homework4_stub.ipynb notebooks/lab_stub.ipynb runner.ipynb
     python scripts/check_notebooks_in_browser.py --lab-python .venv/bin/python --run build/homework4_solution.ipynb --out /tmp/shots
@@ -42,6 +44,15 @@ if (!w || !w.context.model) return null;
 return {dirty: w.context.model.dirty, status: w.sessionContext.kernelDisplayStatus,
         tab_marked: document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty').length > 0,
         model: w.context.model.toJSON()};
+"""
+
+# Resolves once the kernel's info reply has been handled: JupyterLab's own handler (which writes language_info) was
+# registered on the same promise before this one, so it has run by the time this one's timeout fires.
+INFO_JS = """
+const done = arguments[arguments.length - 1], app = window.jupyterapp;
+const w = app && Array.from(app.shell.widgets('main')).find(x => x.context && x.context.path === arguments[0]);
+const kernel = w && w.sessionContext.session && w.sessionContext.session.kernel;
+if (!kernel) { done(false); } else { kernel.info.then(() => setTimeout(() => done(true), 0), () => done(false)); }
 """
 
 
@@ -113,17 +124,20 @@ def cell_report(model: dict, slow: float) -> list[str]:
 
 
 def check(driver: webdriver.Chrome, port: int, name: str, saved: dict, args: argparse.Namespace) -> bool:
-    """Open ``name``, report its modified state (and, with ``--run``, its run); whether it opened unmodified."""
+    """Open ``name``, report its modified state (and, with ``--run``, its run); whether it opened unmodified with its
+    kernel ready."""
     driver.get(f"http://127.0.0.1:{port}/lab/workspaces/w{uuid.uuid4().hex[:8]}/tree/{name}?reset")
-    state = wait_for(driver, name, lambda s: s["status"] == "idle", 120)
-    time.sleep(3)  # the kernel's info reply (language_info) lands after it turns idle
+    # Ready: the kernel is idle and its info reply has landed (JupyterLab has then written the reply's language_info).
+    state = wait_for(driver, name, lambda s: s["status"] == "idle", args.open_timeout)
+    driver.set_script_timeout(args.open_timeout)
+    ready = state.get("status") == "idle" and driver.execute_async_script(INFO_JS, name)
     state = wait_for(driver, name, lambda s: True, 5)
     print(f"{name}: {'MODIFIED' if state.get('dirty') else 'unmodified'} after opening "
-          f"(kernel {state.get('status')}, tab marked: {state.get('tab_marked')})")
+          f"(kernel {state.get('status')}{'' if ready else ', NOT READY'}, tab marked: {state.get('tab_marked')})")
     for key, (before, after) in changed_metadata(saved, state.get("model", {})).items():
         print(f"  metadata.{key}: file {json.dumps(before)}\n  {' ' * len(key)}          now  {json.dumps(after)}")
     driver.save_screenshot(str(args.out / f"{Path(name).stem}-opened.png"))
-    unmodified = not state.get("dirty")
+    unmodified = ready and not state.get("dirty") and not state.get("tab_marked")
     if args.run:
         started = time.time()
         driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -145,6 +159,8 @@ def main() -> int:
     parser.add_argument("--run", action="store_true", help="run every cell and report errors and slow cells")
     parser.add_argument("--slow", type=float, default=10.0, help="seconds above which a cell is reported")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a whole run may take")
+    parser.add_argument("--open-timeout", type=float, default=120.0,
+                        help="seconds a notebook's kernel may take to be ready after opening")
     parser.add_argument("--lab-python", default=sys.executable,
                         help="the Python whose JupyterLab and kernel to use (e.g. .venv/bin/python)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "hw4-browser")

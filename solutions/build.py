@@ -21,6 +21,7 @@ import nbformat
 from hw4 import assignments
 from hw4.assignments import HOMEWORK4, Assignment
 from hw4.colab import setup_cell_model, setup_cell_source, with_badge
+from hw4.kernel_metadata import KERNELSPEC, LANGUAGE_INFO
 
 from . import function_sources, mistakes_of
 
@@ -39,15 +40,6 @@ def solution_notebook(assignment: Assignment) -> Path:
 def badge_path(stub: Path) -> str:
     """The path a notebook's Colab badge opens: relative to the repository, or just its name outside it."""
     return stub.relative_to(ROOT).as_posix() if stub.is_relative_to(ROOT) else stub.name
-
-
-# Complete, so that `jupyter nbconvert --to script` writes a .py (with only "name" it writes a .txt).
-LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
-                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
-                 "pygments_lexer": "ipython3"}
-# What JupyterLab writes when ipykernel's default kernel connects (name, display_name, language): with anything
-# else the notebook shows as modified as soon as it is opened (scripts/check_notebooks_in_browser.py).
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def solution_fragments(path: Path = HOMEWORK4.solutions_file) -> set[str]:
