@@ -74,15 +74,15 @@ def _problem(entry: QuestionAnswers | None, title: str) -> str | None:
     return None
 
 
-def _feedback(results: tuple[CaseResult, ...], note: str | None) -> str:
-    passed = sum(r.passed for r in results)
-    head = f"{passed}/{len(results)} cases match"
-    wrong = [r for r in results if not r.passed]
+def _feedback(judgement: Judgement) -> str:
+    """The line the student sees: the judgement's head, then what explains it or an example of a wrong case."""
+    head, note = judgement.head, _note(judgement)
+    wrong = [r for r in judgement.cases if not r.passed]
     raised = [r for r in wrong if r.error is None]  # no comparable answer: an exception, a wrong shape, ...
     if note:
         also = f" Also, case '{raised[0].name}': {raised[0].reason}." if raised else ""
         return f"{head}. {note}{also}"
-    if not wrong:
+    if not wrong or judgement.alone:  # judged alone, the head gives every case's reason already
         return head + "."
     return f"{head}; e.g. case '{wrong[0].name}': {wrong[0].reason}."
 
@@ -111,5 +111,5 @@ def grade(answers: Answers, references: Answers, diagnoser: Diagnoser | None = N
         points = float(questions[q].points)
         score = round(points * judgement.passed / max(len(judgement.cases), 1), 2)
         results.append(QuestionResult(q, questions[q].title, score, points,
-                                      _feedback(judgement.cases, _note(judgement)), judgement.cases))
+                                      _feedback(judgement), judgement.cases))
     return Report(results, notes)

@@ -2,6 +2,7 @@
 
     python bench/ddpm.py [--steps 800]    # writes bench/results/ddpm-latest.md too
     python bench/ddpm.py --runner         # the runner's graded cases: seconds per question, peak memory
+    python bench/ddpm.py --targets        # issue 21's timing targets; writes bench/results/ddpm-targets-latest.md
 
 Each row trains the shipped architecture for the fixed budget of ``hw4.ddpm_quality`` on one
 CPU thread, samples 100 digits (ten per class, 1,000 ancestral steps, guidance 2) and judges them
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +27,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+LOAD_AT_START = f"{os.getloadavg()[0]:.2f}"  # before this script adds its own
 
 from hw4.ddpm_cases import SETTINGS  # noqa: E402
 from hw4.ddpm_quality import BUDGET, quality_run, quality_verdict  # noqa: E402
@@ -65,11 +68,71 @@ def runner_step() -> None:
         f"# bench/ddpm.py --runner, {dt.date.today()}\n\n" + "\n".join(lines) + "\n")
 
 
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of ``command`` in a fresh process (start-up included); fails loudly when it fails."""
+    import subprocess
+    import time
+
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def targets() -> None:
+    """Issue 21's timing targets, each in fresh processes as a student or TA meets them: the solution notebook top
+    to bottom (kernel start, the four trainings), the runner over every graded case (``hw4 answers``) and grading
+    its pickle with cached references (``hw4 grade``, and the grading alone in process); writes
+    bench/results/ddpm-targets-latest.md."""
+    import tempfile
+    import time
+
+    from nbclient import NotebookClient
+
+    from autograder.pipeline import grade_file
+    from autograder.references import load_references
+    from hw4.assignments import DDPM_DIGITS
+    from solutions.build import assignment_source
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MPLBACKEND": "Agg",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    os.environ.update(env)  # the notebook's kernel inherits it
+    python = [sys.executable, "-m"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        answers = Path(tmp) / DDPM_DIGITS.answers_file
+        runner_s = _timed([*python, "hw4.cli", "answers", str(DDPM_DIGITS.solutions_file), "--assignment", "ddpm",
+                           "-o", str(answers), "-q"], env)
+        rows.append(("runner over all graded cases (`hw4 answers`, start-up included)", runner_s, 60))
+        load_references("embedded", assignment="ddpm")  # cached now
+        rows.append(("`hw4 grade ddpm.pkl`, cached references (start-up included)",
+                     _timed([*python, "autograder", "grade", str(answers), "--assignment", "ddpm"], env), None))
+        grade_file(answers, "embedded", assignment="ddpm")  # warm: the references read once
+        start = time.perf_counter()
+        report = grade_file(answers, "embedded", assignment="ddpm")
+        rows.append(("grading the pickle with cached references, in process", time.perf_counter() - start, 1))
+        assert report.total == report.max_total == 100, report.total
+        nb = assignment_source(DDPM_DIGITS)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": tmp}}).execute()
+        rows.append(("solution notebook top to bottom (kernel start, four trainings)", time.perf_counter() - start, 120))
+    lines = [f"load average at the start and end: {LOAD_AT_START} / {os.getloadavg()[0]:.2f}; "
+             f"{os.cpu_count()} cores", "", "| figure | seconds | target | met |", "|---|---|---|---|"]
+    lines += [f"| {name} | {seconds:.1f} | {'' if target is None else f'<= {target} s'} | "
+              f"{'' if target is None else ('yes' if seconds <= target else 'no')} |" for name, seconds, target in rows]
+    print("\n".join(lines))
+    (ROOT / "bench" / "results" / "ddpm-targets-latest.md").write_text(
+        f"# bench/ddpm.py --targets, {dt.date.today()}\n\n" + "\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=BUDGET.steps)
     parser.add_argument("--runner", action="store_true", help="time the runner's graded cases instead")
+    parser.add_argument("--targets", action="store_true", help="time notebook, runner and grading instead")
     args = parser.parse_args()
+    if args.targets:
+        targets()
+        return
     torch.set_num_threads(1)
     if args.runner:
         runner_step()

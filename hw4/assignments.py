@@ -36,6 +36,8 @@ Loader = Callable[[str], tuple[Any, dict]]
 """``load(model_name) -> (model, model_config)``."""
 Provider = Callable[[Any, dict, str], dict[str, Any]]
 """``provide(model, model_config, model_name) -> globals`` the runner gives a submission."""
+CaseData = Callable[[], Mapping[Path, Mapping[str, Any]]]
+"""``case_data() -> {path: {name: array}}``: files the cases read, made from the solutions."""
 
 
 class UnknownAssignment(UserError, KeyError):
@@ -72,6 +74,10 @@ class Assignment:
     ``CATALOGUE`` and ``implementation(names)``, as ``solutions/mistakes.py`` does; None: no mistake is named."""
     model_loader: str | Loader = "hw4.model:load_model"
     provided: str | Provider = "hw4.runner:provided_globals"
+    case_data: str | CaseData | None = None
+    """The staff function (``"module:function"``, resolved only by ``hw4 build-notebooks``) that makes from the
+    solutions the data files the cases read, ``{path: {name: array}}``, each written as an ``.npz`` before the
+    self-check data (whose cases read them); None: the cases read none."""
 
     @property
     def notebook(self) -> str:
@@ -131,7 +137,8 @@ DDPM_DIGITS = Assignment(
     answers_file="ddpm.pkl", stub=ROOT / "notebooks" / "ddpm_stub.ipynb",
     template=ROOT / "notebooks" / "template" / "ddpm.ipynb", solutions_file=ROOT / "solutions/ddpm.py",
     self_check_data=PACKAGE / "data" / "ddpm_selfcheck.pkl", mistakes=ROOT / "solutions/ddpm_mistakes.py",
-    model_loader="hw4.ddpm_model:load_assignment_model", provided="hw4.ddpm_model:provided_globals")
+    model_loader="hw4.ddpm_model:load_assignment_model", provided="hw4.ddpm_model:provided_globals",
+    case_data="solutions.ddpm_data:case_data")
 
 _REGISTRY: dict[str, Assignment] = {}
 _loaded_files: set[str] = set()

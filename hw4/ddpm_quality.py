@@ -100,6 +100,6 @@ def quality_verdict(samples: object, per_class: int = BUDGET.per_class) -> Verdi
     q = judge_samples(samples, labels)
     reason = f"{q.classified_as_label}/{q.samples} classified as their label"
     if q.copies:
-        reason += f"; {q.copies} copy a training digit and earn nothing"
+        reason += f", {q.copies} copy a training digit and earn nothing"
     passed = q.share >= PASS_SHARE
     return Verdict(passed, 1 - q.share, f"{reason} ({q.share:.0%} {'>=' if passed else '<'} {PASS_SHARE:.0%} needed)")

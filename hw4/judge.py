@@ -74,6 +74,21 @@ class Judgement:
         """The exceptions recorded for the cases, in case order."""
         return tuple(str(c.raised) for c in self.cases if c.raised is not None)
 
+    @property
+    def alone(self) -> bool:
+        """Whether every case is judged on its own answer (sample quality), not against the reference's."""
+        return bool(self.cases) and all(judged_alone(self.question, c.name) for c in self.cases)
+
+    @property
+    def head(self) -> str:
+        """The first words of the question's feedback wherever it is shown (the grader's table, ``results.json``,
+        the notebook's ``check_graded``): how many cases match or, judged alone, how many pass and each one's reason
+        (for sample quality: the share classified as their label against the threshold, and the copies)."""
+        count = f"{self.passed}/{len(self.cases)}"
+        if self.alone and self.problem is None:
+            return f"{count} cases pass: " + "; ".join(f"{c.name}: {c.reason}" for c in self.cases)
+        return f"{count} cases match"
+
 
 def _question(key: str) -> Question | None:
     """The question ``key`` of any assignment, or None (an answers file may name one that does not exist)."""

@@ -13,16 +13,18 @@ CPU, so they take seconds whichever model the notebook samples with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from .answers_file import Answers, parse_answers
+import numpy as np
+
+from .answers_file import Answers, QuestionAnswers, parse_answers
 from .assignments import Assignment, by_function, find, get, owner, questions
 from .catalogue import Catalogue, combo_key
 from .compare import TOLERANCE
-from .judge import Judgement, judge
+from .judge import Judgement, judge, judged_alone
 from .safe_pickle import load_answers
 
 if TYPE_CHECKING:
@@ -134,6 +136,26 @@ def check(*functions: Callable) -> None:
     """Check homework functions (e.g. ``check(to_d)``) on small cases and print PASS, FAIL (naming the mistake) or TODO."""
     for message, _ in run_checks(*functions):
         print(message)
+
+
+def run_graded_check(question: str, answers: Mapping[str, object]) -> tuple[str, bool]:
+    """The grader's verdict on ``answers`` (by case name) to ``question``'s graded cases when each is judged on its
+    own answer (sample quality: the DDPM notebook passes the digits its four trainings drew): its line, and whether
+    every case passed. The line is the grader's feedback head (``Judgement.head``), word for word."""
+    q = find(question)
+    names = [c.name for c in q.graded]
+    if not all(judged_alone(question, name) for name in names):
+        raise ValueError(f"{q.title}'s graded cases are compared with the reference's; check() its function instead.")
+    entry = QuestionAnswers(answers={name: answers[name] for name in names if name in answers})
+    unused = np.zeros(0)  # judged alone: the reference's answers play no part
+    judgement = judge({question: entry}, {question: dict.fromkeys(names, unused)})[question]
+    passed = judgement.passed == len(names)
+    return f"{'PASS' if passed else 'FAIL'}  {q.title}: {judgement.head}.", passed
+
+
+def check_graded(question: str, answers: Mapping[str, object]) -> None:
+    """Print the grader's verdict on answers computed in the notebook (``run_graded_check``): PASS or FAIL, and why."""
+    print(run_graded_check(question, answers)[0])
 
 
 def _verdict(judgement: Judgement) -> tuple[str, bool]:

@@ -3,8 +3,9 @@
 For each assignment (``hw4.assignments``): its template (prose, ``# solution: NAME`` placeholders) + its
 solutions file (``solutions/homework4.py``)
   -> nbgrader source notebook (solution cells marked)  -> nbgrader's preprocessors, in-process
-  -> its stub (``notebooks/homework4_stub.ipynb``: solutions replaced by ``raise NotImplementedError()``)
-  and its self-check data (``hw4/data/selfcheck.pkl``). The solution notebook is written to ``build/`` beside
+  -> its stub (``notebooks/homework4_stub.ipynb``: solutions replaced by ``raise NotImplementedError()``),
+  the data files its cases read (its record's ``case_data``: the DDPM one's case schedules), then its self-check
+  data (``hw4/data/selfcheck.pkl``). The solution notebook is written to ``build/`` beside
 the stub's folder for course staff; the badges of every notebook, ``runner.ipynb``'s included, are refreshed too.
 """
 
@@ -14,12 +15,15 @@ import ast
 import copy
 import re
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from hw4 import assignments
 from hw4.assignments import HOMEWORK4, Assignment
+from hw4.atomic import atomic_open
 from hw4.colab import setup_cell_model, setup_cell_source, with_badge
 from hw4.kernel_metadata import KERNELSPEC, LANGUAGE_INFO
 
@@ -194,6 +198,33 @@ def _current(path: Path, answers: dict) -> bool:
         return False
 
 
+def _current_arrays(path: Path, arrays: Mapping[str, Any]) -> bool:
+    """Whether the ``.npz`` at ``path`` holds ``arrays`` (names, and values the grader would call equal)."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as found:
+            return _same_arrays({name: found[name] for name in found.files}, dict(arrays))
+    except (OSError, ValueError):  # missing or damaged
+        return False
+
+
+def build_case_data(chosen: tuple[Assignment, ...], check: bool = False) -> list[str]:
+    """Write the data files the ``chosen`` assignments' cases read (each record's ``case_data``), where they are
+    stale; with ``check``, write nothing. Returns the names of the stale ones."""
+    import numpy as np
+
+    files = {path: arrays for a in chosen if a.case_data is not None
+             for path, arrays in assignments.resolve(a.case_data)().items()}
+    stale = {path: arrays for path, arrays in files.items() if not _current_arrays(path, arrays)}
+    if not check:
+        for path, arrays in stale.items():  # rewritten only when its arrays change, so binaries do not churn in git
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_open(path, "wb") as handle:
+                np.savez_compressed(handle, allow_pickle=False, **arrays)
+    return [_shown(path) for path in stale]
+
+
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
@@ -212,10 +243,13 @@ def build_all(check: bool = False, chosen: tuple[Assignment, ...] | None = None,
         outputs[RUNNER] = prepare(nbformat.read(RUNNER, as_version=4), "runner.ipynb", repository, branch)
     stale = [_shown(p) for p, nb in outputs.items()
              if not p.exists() or not same_cells(nbformat.read(p, as_version=4), nb)]
-    data = {a.self_check_data: selfcheck_answers(a) for a in chosen}
+    case_stale = build_case_data(chosen, check)  # first: the self-check cases read these files
+    # Checking, with those files stale, the self-check data that reads them cannot be made: it counts as stale.
+    blocked = [a for a in chosen if check and case_stale and a.case_data is not None]
+    data = {a.self_check_data: selfcheck_answers(a) for a in chosen if a not in blocked}
     data_stale = {path: answers for path, answers in data.items()
                   if not _current(path, answers)}
-    stale += [_shown(path) for path in data_stale]
+    stale += case_stale + [_shown(path) for path in data_stale] + [_shown(a.self_check_data) for a in blocked]
     if check:
         return stale
     for path, nb in outputs.items():

@@ -1,11 +1,13 @@
 """Correct DDPM solutions written another way (float64 throughout, other orders of operations, the posterior-mean
-form of the step): what a correct student may hand in, and what the tolerances must accept."""
+form of the step): what a correct student may hand in, and what the tolerances must accept. ``tests/test_ddpm_cases.py``
+grades them."""
 
 import math
 
 import torch
 
 from hw4.ddpm_model import NULL_CLASS
+from solutions.ddpm_mistakes import DDPM_SOLUTIONS_FILE, edited_module
 
 
 def beta_schedule(beta1, beta2, T, schedule="linear"):
@@ -68,19 +70,15 @@ def ddpm_sample(model, labels, schedules, prediction="epsilon", guidance=0.0, ge
     return x.float(), torch.stack(kept)
 
 
-def train(model, images, labels, schedules, prediction, steps, generator, batch_size=256, lr=2e-3, p_uncond=0.1):
-    """The same draws and updates, the gradients cleared with set_to_none=False after the step."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    model.train()
-    for _ in range(steps):
-        index = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
-        drop = torch.rand(batch_size, generator=generator) < p_uncond
-        batch_labels = torch.where(drop, NULL_CLASS, labels[index])
-        loss = ddpm_loss(model, images[index], batch_labels, schedules, prediction, generator)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=False)
-        losses.append(float(loss.detach()))
-    model.eval()
-    return losses
+TRAIN_EDITS = (
+    ("        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n",
+     "        loss.backward()\n        optimizer.step()\n        optimizer.zero_grad(set_to_none=False)\n"),
+    ("losses.append(loss.item())", "losses.append(float(loss.detach()))"),
+)
+"""``train`` is the solution's loop with these edits (made as the mistake catalogue makes its entries, so the loop is
+written once): the same draws and updates, the gradients cleared with set_to_none=False after the step, the losses
+read with float(loss.detach())."""
+
+_edited = edited_module(DDPM_SOLUTIONS_FILE, [("rewritten_train", "train", TRAIN_EDITS)])
+_edited.ddpm_loss = ddpm_loss  # the edited loop calls this file's loss, as the other rewrites call each other
+train = _edited.train

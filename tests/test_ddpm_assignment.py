@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -63,3 +64,39 @@ def test_the_grader_gives_no_quality_points_for_copied_training_digits():
     [(_, judgement)] = judge(answers, expected, CATALOGUE, answers_of).items()
     assert judgement.passed == 0 and judgement.diagnosis is None
     assert all("100 copy a training digit and earn nothing" in c.reason for c in judgement.cases)
+
+
+def test_the_quality_feedback_says_why_and_the_notebook_prints_the_graders_words():
+    """Q5's feedback head gives each setting's share classified as its label against the threshold (not "4/4 cases
+    match") and says when copies earned nothing; the notebook's check_graded prints that very head."""
+    import numpy as np
+
+    from autograder.grade import grade
+    from hw4.answers_file import Answers, Meta, QuestionAnswers
+    from hw4.assignments import DDPM_DIGITS
+    from hw4.ddpm_quality import sample_labels
+    from hw4.digits import digits_numpy
+    from hw4.selfcheck import run_graded_check
+
+    x, y = digits_numpy()
+    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
+    fresh = copies + np.random.default_rng(0).normal(0, 0.35, copies.shape).astype(np.float32)
+    drawn = {"epsilon_linear": fresh, "epsilon_cosine": fresh, "x0_linear": copies, "x0_cosine": np.roll(fresh, 1, 0)}
+    assert set(drawn) == {c.name for c in DDPM["ddpm_q5_train"].graded}
+    meta = Meta(format="hw4-answers/1", model_id="m", cases_version="c")
+    references = Answers(meta, {q: QuestionAnswers(answers={c.name: np.zeros(1) for c in DDPM[q].graded}) for q in DDPM})
+    report = grade(Answers(meta, {"ddpm_q5_train": QuestionAnswers(answers=drawn)}), references, assignment=DDPM_DIGITS)
+    [q5] = [q for q in report.questions if q.question == "ddpm_q5_train"]
+    assert q5.score == 20 and "cases match" not in q5.feedback
+    assert q5.feedback.startswith("2/4 cases pass: epsilon_linear: ") and q5.feedback.count("classified as their label") == 4
+    assert re.search(r"x0_linear: \d+/100 classified as their label, 100 copy a training digit and earn nothing "
+                     r"\(0% < 80% needed\);", q5.feedback), q5.feedback
+    assert "% >= 80% needed); epsilon_cosine: " in q5.feedback and "x0_cosine: " in q5.feedback
+    assert report.questions[0].feedback.startswith("0/5 cases match. The file holds no answers")  # compared ones: as before
+
+    line, passed = run_graded_check("ddpm_q5_train", drawn)
+    assert not passed and line == f"FAIL  {DDPM['ddpm_q5_train'].title}: {q5.feedback}"
+    assert run_graded_check("ddpm_q5_train", {**drawn, "x0_linear": fresh, "x0_cosine": fresh})[0].startswith(
+        f"PASS  {DDPM['ddpm_q5_train'].title}: 4/4 cases pass: ")
+    with pytest.raises(ValueError, match="compared with the reference"):
+        run_graded_check("ddpm_q4_sample", {})

@@ -78,6 +78,25 @@ def test_the_shipped_case_schedules_are_the_reference_solutions():
     assert CASE_BETAS == (1e-4, 0.02)
 
 
+def test_build_notebooks_writes_the_case_data_and_check_names_it_when_stale(tmp_path):
+    """``hw4 build-notebooks`` writes each record's ``case_data`` (the DDPM one's is current), and only when stale."""
+    import dataclasses
+
+    from hw4.assignments import DDPM_DIGITS
+    from solutions.build import build_case_data
+
+    assert build_case_data((DDPM_DIGITS,), check=True) == []
+    path = tmp_path / "schedules.npz"
+    elsewhere = dataclasses.replace(DDPM_DIGITS, case_data=lambda: {path: case_schedule_arrays()})
+    assert build_case_data((elsewhere,), check=True) == [str(path)] and not path.exists()
+    assert build_case_data((elsewhere,)) == [str(path)]
+    written = path.stat().st_mtime_ns
+    assert build_case_data((elsewhere,), check=True) == [] and build_case_data((elsewhere,)) == []
+    assert path.stat().st_mtime_ns == written  # not rewritten when current
+    changed = dataclasses.replace(elsewhere, case_data=lambda: {path: {**case_schedule_arrays(), "extra": np.ones(2)}})
+    assert build_case_data((changed,), check=True) == [str(path)]
+
+
 @pytest.mark.parametrize("question", [k for k in DDPM if k != "ddpm_q5_train"] + ["ddpm_q5_train"])
 def test_correct_rewrites_pass_every_exact_case(question, inputs):
     """float64 throughout, alphabar by exp(cumsum(log)), the sampler's posterior-mean form: all pass."""

@@ -46,3 +46,9 @@ def test_the_notebook_states_the_grading_thresholds_and_budget():
     assert sum(q.points for q in DDPM.values()) == 100
     for q in DDPM.values():
         assert f"({q.points} points)" in text, q.key
+
+
+
+def test_the_quality_cell_trains_the_graded_settings_and_prints_the_graders_verdict():
+    text = "\n".join(c.source for c in nbformat.read(TEMPLATE, as_version=4).cells)
+    assert 'for case in DDPM["ddpm_q5_train"].graded:' in text and 'check_graded("ddpm_q5_train", drawn)' in text

@@ -24,6 +24,7 @@ import pytest
 from autograder import gradescope_run as gradescope
 from autograder import gradescope_zip, integrity
 from autograder.references import reference_key
+from hw4.assignments import DEFAULT, Assignment, get
 from hw4.safe_pickle import AnswerFileError, dump_answers, load_answers
 
 pytestmark = pytest.mark.slow  # whole run_autograder runs, sandboxed re-runs
@@ -88,11 +89,12 @@ def graded_tests(results: dict) -> list[dict]:
     return [t for t in results["tests"] if t["name"] != gradescope.INTEGRITY_TEST]
 
 
-def run_script(root: Path, python: str = sys.executable) -> subprocess.CompletedProcess:
+def run_script(root: Path, python: str = sys.executable, timeout: float = 300,
+               **env_extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HW4_")}
-    env.update(HW4_AUTOGRADER_ROOT=str(root), HW4_PYTHON=python)
+    env.update(HW4_AUTOGRADER_ROOT=str(root), HW4_PYTHON=python, **env_extra)
     return subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd=root, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=timeout)
 
 
 # ------------------------------------------------------------------------------------------- the zip
@@ -223,6 +225,47 @@ def test_notebook_only_in_a_read_only_folder_reproduces(root, correct_pickle):
     note = results["tests"][-1]
     assert note["name"] == gradescope.INTEGRITY_TEST and note["status"] == "passed", note["output"]
     assert note["output"].startswith("Integrity: homework4_stub.ipynb reproduces homework4.pkl"), note["output"]
+
+
+RERUN_BUDGET_S = {DEFAULT: None, "ddpm": 1800}
+"""``HW4_TIME_BUDGET_S`` per assignment (None: Gradescope's default): the DDPM re-run trains four models, minutes on
+a loaded 2-core test machine, where the default 8 minutes would leave the note "could not finish"."""
+
+
+@pytest.fixture(scope="module", params=[DEFAULT, "ddpm"])
+def correct_submission(request, tmp_path_factory, zip_path, solution_pickle) -> tuple[Assignment, Path, Path]:
+    """A graded assignment, its Gradescope zip and the answers file its solution code writes through the runner."""
+    from hw4.runner import write_answers
+
+    chosen = get(request.param)
+    if chosen.key == DEFAULT:
+        return chosen, zip_path, solution_pickle
+    folder = tmp_path_factory.mktemp(f"zip-{chosen.key}")
+    answers = folder / chosen.answers_file
+    write_answers(chosen.solutions_file, answers, progress=False, quiet=True, assignment=chosen.key)
+    return chosen, gradescope_zip.build_zip(folder / "autograder.zip", assignment=chosen.key), answers
+
+
+def test_a_correct_submission_scores_full_marks_and_reproduces(tmp_path, correct_submission):
+    """Each graded assignment's zip, as Gradescope runs it: the solution code as the student's ``.py`` beside the
+    answers file it wrote; ``run_autograder`` gives 100 and the sandboxed re-run says the code reproduces it."""
+    chosen, zip_file, answers = correct_submission
+    root = unpacked_autograder(tmp_path, zip_file)
+    assert json.loads((root / "source" / "gradescope.json").read_text())["assignment"] == chosen.key
+    shutil.copy(answers, root / "submission" / chosen.answers_file)
+    shutil.copy(chosen.solutions_file, root / "submission" / chosen.script)
+    budget = RERUN_BUDGET_S[chosen.key]
+    done = run_script(root, timeout=(budget or gradescope.TIME_BUDGET_S) + 300,
+                      **({"HW4_TIME_BUDGET_S": str(budget)} if budget else {}))
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = written(root)
+    assert results["score"] == 100, results["output"]
+    tests = graded_tests(results)
+    assert [t["name"] for t in tests] == [q.title for q in chosen.questions.values()]
+    assert all(t["status"] == "passed" for t in tests), tests
+    note = results["tests"][-1]
+    assert note["name"] == gradescope.INTEGRITY_TEST and note["status"] == "passed", note["output"]
+    assert note["output"].startswith(f"Integrity: {chosen.script} reproduces {chosen.answers_file}"), note["output"]
 
 
 def test_missing_submission(root):
