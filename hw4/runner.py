@@ -123,14 +123,18 @@ def explain_skipped_names(answers: Answers, skipped: list[str]) -> None:
 _MISTAKE = re.compile(r"Likely mistake \(([^)]+)\)")
 
 
-def self_check_verdicts(module: types.ModuleType, assignment: Assignment | None = None) -> dict[str, str]:
+def self_check_verdicts(module: types.ModuleType, assignment: Assignment | None = None,
+                        answers: Answers | None = None) -> dict[str, str]:
     """Each question's ``check()`` verdict in a word: PASS, FAIL (with the catalogued mistake) or TODO.
 
     It is ``hw4.selfcheck.run_checks`` on the submission's functions (its small cases, the embedded model, the
     shipped expected answers): about a second, against the graded answers' minutes, and the only judgement a
-    student's machine can make, since the graded cases' references stay with the course staff.
+    student's machine can make, since the graded cases' references stay with the course staff. A question whose
+    graded cases are judged on their own answers (the DDPM's sample quality) is judged on ``answers``, the graded
+    ones just computed, by the grader's own verdict (``hw4.selfcheck.run_graded_check``), as its notebook cell is.
     """
-    from .selfcheck import run_checks
+    from .judge import judged_alone
+    from .selfcheck import run_checks, run_graded_check
 
     questions = (assignment or get()).questions
     functions = {key: getattr(module, q.function, None) for key, q in questions.items()}
@@ -142,6 +146,11 @@ def self_check_verdicts(module: types.ModuleType, assignment: Assignment | None 
             word = message.split(maxsplit=1)[0]
             mistake = _MISTAKE.search(message)
             verdicts[key] = f"{word} ({mistake.group(1)})" if word == "FAIL" and mistake else word
+    for key, q in questions.items():
+        entry = answers.questions.get(key) if answers is not None else None
+        if entry is not None and entry.answers and all(judged_alone(key, c.name) for c in q.graded):
+            line, passed = run_graded_check(key, entry.answers)
+            verdicts[key] = "PASS" if passed else f"FAIL ({line.split(': ', 1)[1].rstrip('.')})"
     return verdicts
 
 
@@ -199,7 +208,7 @@ def write_answers(
     dump_answers(answers.to_dict(), output)
     if not quiet:
         try:
-            verdicts = self_check_verdicts(report.module, chosen)
+            verdicts = self_check_verdicts(report.module, chosen, answers)
         except Exception as err:  # the files are written: a self-check that cannot run must not hide them
             verdicts = None
             print(f"The self-check could not run here ({short_error(err)}); your files are written all the same.")

@@ -100,3 +100,34 @@ def test_the_quality_feedback_says_why_and_the_notebook_prints_the_graders_words
         f"PASS  {DDPM['ddpm_q5_train'].title}: 4/4 cases pass: ")
     with pytest.raises(ValueError, match="compared with the reference"):
         run_graded_check("ddpm_q4_sample", {})
+
+
+def test_submits_summary_judges_sample_quality_on_the_graded_samples():
+    """After writing the files, submit's Q5 verdict is the grader's on the digits the runner just drew (not
+    check(train)'s small loss case): FAIL naming the copies for copied digits, PASS for fresh ones."""
+    import types
+
+    import numpy as np
+
+    from hw4.answers_file import Answers, Meta, QuestionAnswers
+    from hw4.assignments import DDPM_DIGITS
+    from hw4.ddpm_quality import sample_labels
+    from hw4.digits import digits_numpy
+    from hw4.runner import self_check_verdicts
+
+    x, y = digits_numpy()
+    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
+    fresh = copies + np.random.default_rng(0).normal(0, 0.35, copies.shape).astype(np.float32)
+    names = [c.name for c in DDPM["ddpm_q5_train"].graded]
+    meta = Meta(format="hw4-answers/1", model_id="m", cases_version="c")
+    empty = types.ModuleType("ddpm_stub")  # no function defined: check() says TODO for every question
+
+    def verdicts(samples):
+        answers = Answers(meta, {"ddpm_q5_train": QuestionAnswers(answers=dict.fromkeys(names, samples))})
+        return self_check_verdicts(empty, DDPM_DIGITS, answers)
+
+    copied = verdicts(copies)
+    assert copied["ddpm_q5_train"].startswith("FAIL (0/4 cases pass: ") and "copy a training digit" in copied["ddpm_q5_train"]
+    assert verdicts(fresh)["ddpm_q5_train"] == "PASS"
+    assert {v for k, v in copied.items() if k != "ddpm_q5_train"} == {"TODO"}
+    assert self_check_verdicts(empty, DDPM_DIGITS)["ddpm_q5_train"] == "TODO"  # without graded answers, as before
