@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY_SOURCES = (
     "hw4/answers.py", "hw4/cases.py", "hw4/questions.py", "hw4/assignments.py",  # the cases and how they run
     "hw4/case_inputs.py", "hw4/isolation.py", "hw4/process_state.py", "hw4/student_errors.py",
-    "hw4/clips.py", "hw4/sampling.py", "hw4/model.py",  # their inputs
+    "hw4/clips.py", "hw4/sounds.py", "hw4/codec.py", "hw4/sampling.py", "hw4/model.py",  # their inputs (the clips
+    # are rendered by sounds.py and encoded by the codec: either's change changes every inpainting's reference)
     "solutions/__init__.py", "hw4/catalogue.py",  # the catalogue (with the assignment's own module), cached under it
 )
 

@@ -36,7 +36,8 @@ def test_reference_key_changes_with_each_dependency(tmp_path, monkeypatch):
 def test_reference_key_covers_the_code_that_builds_inputs_and_the_catalogue(tmp_path, monkeypatch):
     """Editing a clip formula, the case runner or a catalogued mistake never serves stale references."""
     base = R.reference_key()
-    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sampling.py", "hw4/catalogue.py"} <= set(R.KEY_SOURCES)
+    assert {"hw4/answers.py", "hw4/clips.py", "hw4/sounds.py", "hw4/codec.py", "hw4/sampling.py",
+            "hw4/catalogue.py"} <= set(R.KEY_SOURCES)
     assert A.HOMEWORK4.mistakes == R.ROOT / "solutions" / "mistakes.py"  # the homework's catalogue
     for name in (*R.KEY_SOURCES, "solutions/mistakes.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
