@@ -16,6 +16,18 @@ from hw4.selfcheck import run_checks
 from solutions.ddpm_mistakes import CATALOGUE, implementation
 
 
+def copied_and_fresh_digits():
+    """100 training digits in the samples' label order (copies), and the same with noise added (not copies)."""
+    import numpy as np
+
+    from hw4.ddpm_quality import sample_labels
+    from hw4.digits import digits_numpy
+
+    x, y = digits_numpy()
+    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
+    return copies, copies + np.random.default_rng(0).normal(0, 0.35, copies.shape).astype(np.float32)
+
+
 def test_the_record_is_registered_and_reading_it_loads_no_torch():
     record = A.get("ddpm")
     assert record.questions is DDPM and record.graded and record.answers_file == "ddpm.pkl"
@@ -45,15 +57,11 @@ def test_check_names_each_catalogued_mistake(name):
 def test_the_grader_gives_no_quality_points_for_copied_training_digits():
     """A submission whose 'samples' are training digits: every Q5 case fails, the reason says why, and no
     catalogue entry is tried on a case judged alone."""
-    import numpy as np
 
     from hw4.answers_file import QuestionAnswers
-    from hw4.ddpm_quality import sample_labels
-    from hw4.digits import digits_numpy
     from hw4.judge import judge
 
-    x, y = digits_numpy()
-    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
+    copies, _ = copied_and_fresh_digits()
     names = [c.name for c in DDPM["ddpm_q5_train"].graded]
     answers = {"ddpm_q5_train": QuestionAnswers(answers={n: copies for n in names})}
     expected = {"ddpm_q5_train": {n: copies for n in names}}  # the reference's digits play no part
@@ -74,13 +82,9 @@ def test_the_quality_feedback_says_why_and_the_notebook_prints_the_graders_words
     from autograder.grade import grade
     from hw4.answers_file import Answers, Meta, QuestionAnswers
     from hw4.assignments import DDPM_DIGITS
-    from hw4.ddpm_quality import sample_labels
-    from hw4.digits import digits_numpy
     from hw4.selfcheck import run_graded_check
 
-    x, y = digits_numpy()
-    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
-    fresh = copies + np.random.default_rng(0).normal(0, 0.35, copies.shape).astype(np.float32)
+    copies, fresh = copied_and_fresh_digits()
     drawn = {"epsilon_linear": fresh, "epsilon_cosine": fresh, "x0_linear": copies, "x0_cosine": np.roll(fresh, 1, 0)}
     assert set(drawn) == {c.name for c in DDPM["ddpm_q5_train"].graded}
     meta = Meta(format="hw4-answers/1", model_id="m", cases_version="c")
@@ -107,17 +111,11 @@ def test_submits_summary_judges_sample_quality_on_the_graded_samples():
     check(train)'s small loss case): FAIL naming the copies for copied digits, PASS for fresh ones."""
     import types
 
-    import numpy as np
-
     from hw4.answers_file import Answers, Meta, QuestionAnswers
     from hw4.assignments import DDPM_DIGITS
-    from hw4.ddpm_quality import sample_labels
-    from hw4.digits import digits_numpy
     from hw4.runner import self_check_verdicts
 
-    x, y = digits_numpy()
-    copies = np.stack([x[np.flatnonzero(y == label)[i // 10]] for i, label in enumerate(sample_labels(10).numpy())])
-    fresh = copies + np.random.default_rng(0).normal(0, 0.35, copies.shape).astype(np.float32)
+    copies, fresh = copied_and_fresh_digits()
     names = [c.name for c in DDPM["ddpm_q5_train"].graded]
     meta = Meta(format="hw4-answers/1", model_id="m", cases_version="c")
     empty = types.ModuleType("ddpm_stub")  # no function defined: check() says TODO for every question
