@@ -200,8 +200,10 @@ def judge(answers: Mapping[str, QuestionAnswers], expected: Mapping[str, Mapping
     student = {q: entry.answers for q, entry in entries.items()}
     results = {}
     for q, cases in compared.items():
-        wrong = [c.name for c in cases  # an array, but other values; a case judged alone says why itself
-                 if not c.passed and c.error is not None and not judged_alone(q, c.name)]
+        # an array, but other values (NaN/Inf in places included: an earlier mistake's 1/sqrt(0) cascades into them);
+        # a case judged alone says why itself
+        wrong = [c.name for c in cases if not c.passed and c.raised is None and not judged_alone(q, c.name)
+                 and isinstance(student[q].get(c.name), np.ndarray)]
         diagnosis = None
         if wrong and problems.get(q) is None and catalogue is not None and answers_of is not None:
             diagnosis = explain(catalogue, q, student, wrong, answers_of, correct)

@@ -129,3 +129,33 @@ def test_submits_summary_judges_sample_quality_on_the_graded_samples():
     assert verdicts(fresh)["ddpm_q5_train"] == "PASS"
     assert {v for k, v in copied.items() if k != "ddpm_q5_train"} == {"TODO"}
     assert self_check_verdicts(empty, DDPM_DIGITS)["ddpm_q5_train"] == "TODO"  # without graded answers, as before
+
+
+@pytest.mark.slow
+def test_the_grader_names_each_catalogued_mistake_as_check_does(tmp_path, monkeypatch):
+    """Hold-out submissions, one a catalogued mistake on an exact question (Q1-Q4; Q5's quality is judged on its
+    own, above): graded with the DDPM diagnoser, the mistake's question loses points with the entry's feedback,
+    every other question keeps full marks (a cascade is counted once), and check() names the same entry."""
+    import dataclasses
+
+    from autograder.diagnose import Diagnoser
+    from autograder.grade import grade
+    from hw4.answers import generate
+
+    monkeypatch.setenv("HW4_CACHE_DIR", str(tmp_path))
+    exact = dataclasses.replace(A.get("ddpm"), questions={k: q for k, q in DDPM.items() if k != "ddpm_q5_train"})
+    model, _ = exact.load_model("embedded")
+    references = generate(implementation(()), model, exact.graded_cases, progress=False)
+    diagnoser = Diagnoser("test-ddpm-holdout", model=model, assignment=exact)
+    mistakes = [m for m in CATALOGUE.mistakes if m.question in exact.questions]
+    assert len(mistakes) >= 15
+    for entry in mistakes:
+        submission = implementation((entry.name,))
+        report = grade(generate(submission, model, exact.graded_cases, progress=False), references, diagnoser, exact)
+        for result in report.questions:
+            if result.question == entry.question:
+                assert result.score < result.max_score and entry.feedback in result.feedback, (entry.name, result.feedback)
+            else:
+                assert result.score == result.max_score, (entry.name, result.question, result.feedback)
+        [(message, passed)] = run_checks(getattr(submission, DDPM[entry.question].function))
+        assert not passed and f"Likely mistake ({entry.name})" in message, (entry.name, message)
