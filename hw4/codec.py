@@ -122,10 +122,15 @@ class BandCodec(Pretransform):
         return out.index_add_(1, self.band_of_bin, power)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Audio ``[batch, channels, samples]`` (samples a multiple of 2048) -> latent ``[batch, 64, samples // 2048]``."""
-        frames = x.shape[-1] // HOP
-        mono = x.to(torch.float64).mean(dim=1)
-        energy = self._band_energy(self._stft(mono))[..., :frames]
+        """Audio ``[batch, channels, samples]`` (samples a multiple of 2048) -> latent ``[batch, 64, samples // 2048]``.
+
+        A band's energy is the mean over channels of each channel's energy, not the energy of the channels' mean:
+        a delay or phase difference between channels would comb-filter their mean and lose energy. For equal
+        channels (the sound library, every decoded latent) the two are the same."""
+        batch, channels, samples = x.shape
+        frames = samples // HOP
+        spec = self._stft(x.to(torch.float64).reshape(batch * channels, samples))
+        energy = self._band_energy(spec).reshape(batch, channels, self.encoded_channels, -1).mean(dim=1)[..., :frames]
         return ((torch.log(energy + EPS) - LOG_MEAN) / LOG_SCALE).to(x.dtype)
 
     # -- synthesis

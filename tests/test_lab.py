@@ -108,7 +108,9 @@ def test_lab_solution_runs_and_every_check_passes(tmp_path):
     [seconds] = re.findall(r"audio: \(1, 2, (\d+)\), (\S+) s", out)
     assert int(seconds[0]) / 44100 == pytest.approx(float(seconds[1]), abs=0.005), "the printed length is the clip's"
     [round_trip] = re.findall(r"latent of the decoded audio vs the clip's latent: relative error (\S+)", out)
-    assert float(round_trip) < 0.3, "the band codec's round trip, measured in latent space, is close"
+    # 0.30 for the drums clip: what the codec gives any library drums clip (its undelayed channel too); the codec's
+    # old mono mix comb-filtered the clip's stereo delay into a quieter latent that round-tripped at 0.28
+    assert float(round_trip) < 0.35, "the band codec's round trip, measured in latent space, is close"
 
 
 @pytest.mark.slow
