@@ -23,6 +23,19 @@ if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null; then
   fi
 fi
 
+# The course's own tests open the notebooks in JupyterLab in headless Chromium (tests/test_notebooks_in_browser.py,
+# selenium from the staff extra); the student bundle (no autograder/) needs no browser. Without one that test is
+# skipped, so a failed install is a note, not a stop.
+if [ -d autograder ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium and chromium-driver (the browser test of the notebooks)"
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver) >/dev/null 2>&1 \
+      || echo "setup: note: chromium could not be installed; the browser test of the notebooks will be skipped"
+  else
+    echo "setup: note: install chromium and chromium-driver to run the notebooks' browser test"
+  fi
+fi
+
 # The stamp records what was installed; when pyproject or the pins change we reinstall (which also registers
 # the staff commands' entry point, `hw4.commands` in pyproject.toml, that the `hw4` command looks up).
 stamp="$VENV/.hw4-installed"
