@@ -131,10 +131,10 @@ def self_check_verdicts(module: types.ModuleType, assignment: Assignment | None 
     shipped expected answers): about a second, against the graded answers' minutes, and the only judgement a
     student's machine can make, since the graded cases' references stay with the course staff. A question whose
     graded cases are judged on their own answers (the DDPM's sample quality) is judged on ``answers``, the graded
-    ones just computed, by the grader's own verdict (``hw4.selfcheck.run_graded_check``), as its notebook cell is.
+    ones just computed, by the grader's own judgement (``hw4.selfcheck.graded_judgement``), as its notebook cell is.
     """
     from .judge import judged_alone
-    from .selfcheck import run_checks, run_graded_check
+    from .selfcheck import graded_judgement, run_checks
 
     questions = (assignment or get()).questions
     functions = {key: getattr(module, q.function, None) for key, q in questions.items()}
@@ -149,8 +149,8 @@ def self_check_verdicts(module: types.ModuleType, assignment: Assignment | None 
     for key, q in questions.items():
         entry = answers.questions.get(key) if answers is not None else None
         if entry is not None and entry.answers and all(judged_alone(key, c.name) for c in q.graded):
-            line, passed = run_graded_check(key, entry.answers)
-            verdicts[key] = "PASS" if passed else f"FAIL ({line.split(': ', 1)[1].rstrip('.')})"
+            judgement = graded_judgement(key, entry.answers)
+            verdicts[key] = "PASS" if judgement.passed == len(judgement.cases) else f"FAIL ({judgement.head})"
     return verdicts
 
 

@@ -142,15 +142,20 @@ def run_graded_check(question: str, answers: Mapping[str, object]) -> tuple[str,
     """The grader's verdict on ``answers`` (by case name) to ``question``'s graded cases when each is judged on its
     own answer (sample quality: the DDPM notebook passes the digits its four trainings drew): its line, and whether
     every case passed. The line is the grader's feedback head (``Judgement.head``), word for word."""
+    judgement = graded_judgement(question, answers)
+    passed = judgement.passed == len(judgement.cases)
+    return f"{'PASS' if passed else 'FAIL'}  {find(question).title}: {judgement.head}.", passed
+
+
+def graded_judgement(question: str, answers: Mapping[str, object]) -> Judgement:
+    """The grader's judgement of ``answers`` (by case name) to ``question``'s graded cases, each judged alone."""
     q = find(question)
     names = [c.name for c in q.graded]
     if not all(judged_alone(question, name) for name in names):
         raise ValueError(f"{q.title}'s graded cases are compared with the reference's; check() its function instead.")
     entry = QuestionAnswers(answers={name: answers[name] for name in names if name in answers})
     unused = np.zeros(0)  # judged alone: the reference's answers play no part
-    judgement = judge({question: entry}, {question: dict.fromkeys(names, unused)})[question]
-    passed = judgement.passed == len(names)
-    return f"{'PASS' if passed else 'FAIL'}  {q.title}: {judgement.head}.", passed
+    return judge({question: entry}, {question: dict.fromkeys(names, unused)})[question]
 
 
 def check_graded(question: str, answers: Mapping[str, object]) -> None:
