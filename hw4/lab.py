@@ -29,7 +29,7 @@ def device_for(model_name: str) -> str:
 
 def sample_size(model: AudioModel, seconds: float) -> int:
     """The number of audio samples in ``seconds``, rounded down to whole latent frames, in whole patches of the
-    transformer (the embedded model reads 4 frames at a time, SAO 1)."""
+    transformer (the embedded model reads 2 frames at a time, SAO 1)."""
     patch = int(getattr(getattr(model.model, "model", None), "patch_size", 1) or 1)
     step = model.pretransform.downsampling_ratio * patch
     return max(1, int(seconds * model.sample_rate) // step) * step
