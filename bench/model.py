@@ -106,7 +106,7 @@ class Loudness:
                + ", ".join(f"{c} {v:.1f}" for c, v in ratio.items()) + ")",
                f"{statistics.median(ratio.values()):.2f} [{min(ratio.values()):.2f}-{max(ratio.values()):.2f}]", "", True)
               for cfg, ratio in over.items()),
-            (f"loudness: decoded samples with |x| > {CLIPPED} ({self.samples / 44100 / 60:.0f} min of generations)",
+            (f"loudness: decoded samples beyond ±{CLIPPED} ({self.samples / 44100 / 60:.0f} min of generations)",
              f"{share:.2%}", "<= 1 %", share <= 0.01),
             (f"inpainting: gap/kept loudness (RMS), median [min-max] over {len(ratios)} gaps",
              f"{statistics.median(ratios):.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}]", "0.5-2", 0.5 <= ratios[0] and ratios[-1] <= 2),
