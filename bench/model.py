@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from hw4 import sounds  # noqa: E402
 from hw4.answers import bind_globals  # noqa: E402
 from hw4.clips import CLIPS, clip_latent  # noqa: E402
-from hw4.codec import LOG_SCALE  # noqa: E402
+from hw4.codec import latent_to_log_energy  # noqa: E402
 from hw4.model import load_model  # noqa: E402
 from hw4.sampling import conditioning_args, get_sigmas, initial_noise, make_denoiser, seconds_of  # noqa: E402
 from solutions import homework4 as solution  # noqa: E402
@@ -154,7 +154,7 @@ def codec_rows(model: torch.nn.Module) -> list[tuple[str, str, str, bool]]:
     held_out, _ = sounds.library_latents(codec, CODEC_SEEDS)
     references = torch.cat([clip_latent(model, name) for name in CLIPS])
     with torch.no_grad():
-        error = lambda z: float((codec.encode(codec.decode(z)) - z).abs().mean()) * LOG_SCALE  # noqa: E731
+        error = lambda z: float((latent_to_log_energy(codec.encode(codec.decode(z))) - latent_to_log_energy(z)).abs().mean())  # noqa: E731
         library_error, reference_error = error(held_out), error(references)
         torch.set_num_threads(1)
         times = []
@@ -230,7 +230,7 @@ def inpaint_rows(model, classify, steps: int, loudness: Loudness, seeds: int = 2
                 out = solution.simple_sample_inpaint(denoiser, noise(seed_range, float(sigmas[0])), sigmas,
                                                      reference.expand(seeds, -1, -1), mask.expand(seeds, -1, -1),
                                                      batch_args(model, sounds.prompt_for(category, rng), seeds, 7.0))
-            outside = max(outside, float(((out - reference) * (1 - mask)).abs().max()) * LOG_SCALE)
+            outside = max(outside, float(((latent_to_log_energy(out) - latent_to_log_energy(reference)) * (1 - mask)).abs().max()))
             recognised += sum(n == category for n in classify(out[..., start:end]))
             loudness.gap(out, start, end)
             total += seeds

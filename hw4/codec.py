@@ -3,8 +3,9 @@
 ``BandCodec`` is a ``stable_audio_tools`` ``Pretransform``, so ``model.pretransform.encode``,
 ``decode`` and ``downsampling_ratio`` work as with SAO's VAE. A latent ``[batch, 64, frames]``
 holds, per 2048-sample frame, the log energies of 64 frequency bands (mel-spaced, 0-22 kHz),
-shifted and scaled by fixed constants to roughly zero mean and unit variance: every latent is
-a spectrogram. Decoding resynthesises audio: a fixed excitation (a sine at the centre of each
+each frame shifted so that its mean over the bands is its loudness (the log of its mean band
+energy), then scaled by fixed constants to roughly zero mean and unit variance: every latent is
+a spectrogram, and a frame's loudness is linear in its latent (see ``log_energy_to_latent``). Decoding resynthesises audio: a fixed excitation (a sine at the centre of each
 band below ``TONAL_MAX_HZ``, white noise above) is analysed once, its band energies are scaled
 to the latent's frame by frame, and the result is overlap-added back (inverse STFT), followed
 by ``REFINE_STEPS`` corrections that re-encode the audio and fix the remaining error per band.
@@ -27,14 +28,13 @@ BANDS = 64
 SAMPLE_RATE = 44100
 TONAL_MAX_HZ = 4000.0
 EPS = 1e-6  # energy floor: about -60 dB below a full-scale sine
-LOG_MEAN = -12.0  # fixed normalisation of ln(energy + EPS), measured on the sound library
+LOG_MEAN = -7.0  # fixed normalisation of the levelled log energies, measured on the sound library
 LOG_SCALE = 3.0
-# Decoding keeps the model's generations within the loudness of the sound library they learnt from. The model's
-# latents have the library's mean but a wider spread (std 1.4 against 1.0 at guidance 7, single bands up to 7
-# against the library's 3.6), and energy grows exponentially with a latent value, so unchecked its generations
-# decode up to ~100x above full scale. Three soft stages, none a hard clamp, calibrated on the library
-# (``sounds.library_latents``: largest band value 3.6, loudest frame ln-energy -0.7, median -2.65):
-BAND_KNEE, BAND_CEILING = 2.5, 3.6  # a band's latent above the knee bends towards the library's largest value
+# Decoding keeps the model's generations within the loudness of the sound library they learnt from: guidance
+# extrapolates, and a generation can ask for more energy than any clip of the library has. Three soft stages,
+# none a hard clamp, calibrated on the library (``sounds.library_latents``: loudest band ln-energy -1.2, loudest
+# frame -0.7, median frame -2.65):
+BAND_KNEE, BAND_CEILING = -4.5, -1.2  # a band's ln energy above the knee bends towards the library's loudest band
 FRAME_KNEE, FRAME_CEILING = -2.0, -0.7  # a frame's total ln energy above the knee bends towards the loudest frame
 PEAK = 0.98  # a look-ahead limiter turns the last overshoots down smoothly: |audio| <= PEAK always
 LIMITER_BLOCK, LIMITER_BLOCKS = 64, 8  # its gain changes per 64 samples, over 8 blocks either side (12 ms)
@@ -63,6 +63,26 @@ def limit_peaks(audio: torch.Tensor, peak: float = PEAK, block: int = LIMITER_BL
     gain = torch.nn.functional.avg_pool1d(torch.nn.functional.pad(spread, (blocks, blocks), mode="replicate"), size, stride=1)
     gain = gain[:, 0].repeat_interleave(block, dim=-1)[:, :samples]
     return (flat[:, :samples] * gain).reshape(shape)
+
+
+def log_energy_to_latent(log_energy: torch.Tensor) -> torch.Tensor:
+    """Latent ``[..., bands, frames]`` of log band energies ``ln(energy + EPS)`` of the same shape.
+
+    Each frame is shifted so that its mean over the bands is its loudness (the log of its mean band energy),
+    and the shape of its spectrum (the log energies less their mean) is kept: guidance, which extrapolates
+    latents, then extrapolates loudness in proportion and sharpens a spectrum without making it louder. On
+    plain log energies a sharper spectrum is a louder one (the log of a sum grows with its largest term), and
+    a guided gap came out several times louder than the frames around it. Exactly inverted by
+    ``latent_to_log_energy``."""
+    level = torch.logsumexp(log_energy, dim=-2, keepdim=True) - math.log(log_energy.shape[-2])
+    levelled = log_energy - log_energy.mean(dim=-2, keepdim=True) + level
+    return (levelled - LOG_MEAN) / LOG_SCALE
+
+
+def latent_to_log_energy(z: torch.Tensor) -> torch.Tensor:
+    """Log band energies ``ln(energy + EPS)`` ``[..., bands, frames]`` of a latent: ``log_energy_to_latent`` undone."""
+    levelled = z * LOG_SCALE + LOG_MEAN
+    return torch.log_softmax(levelled, dim=-2) + levelled.mean(dim=-2, keepdim=True) + math.log(z.shape[-2])
 
 
 def _mel(hz: torch.Tensor) -> torch.Tensor:
@@ -131,7 +151,7 @@ class BandCodec(Pretransform):
         frames = samples // HOP
         spec = self._stft(x.to(torch.float64).reshape(batch * channels, samples))
         energy = self._band_energy(spec).reshape(batch, channels, self.encoded_channels, -1).mean(dim=1)[..., :frames]
-        return ((torch.log(energy + EPS) - LOG_MEAN) / LOG_SCALE).to(x.dtype)
+        return log_energy_to_latent(torch.log(energy + EPS)).to(x.dtype)
 
     # -- synthesis
     def _excitation_spec(self, frames: int) -> torch.Tensor:
@@ -162,7 +182,7 @@ class BandCodec(Pretransform):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``[batch, 64, frames]`` -> stereo audio ``[batch, 2, frames * 2048]`` (both channels equal)."""
         frames = z.shape[-1]
-        target = soft_ceiling(z.to(torch.float64), BAND_KNEE, BAND_CEILING) * LOG_SCALE + LOG_MEAN
+        target = soft_ceiling(latent_to_log_energy(z.to(torch.float64)), BAND_KNEE, BAND_CEILING)
         target = torch.log(torch.clamp(torch.exp(target) - EPS, min=1e-12))
         loudness = torch.logsumexp(target, dim=1, keepdim=True)
         target = target + soft_ceiling(loudness, FRAME_KNEE, FRAME_CEILING) - loudness

@@ -151,8 +151,8 @@ def plot_latents(*latents: ArrayLike, titles: list[str] | tuple[str, ...] | None
     """Heatmaps (channels x frames) of ``[1, 64, T]`` or ``[64, T]`` latents side by side, on one colour scale.
 
     With the embedded ``model`` the latents are spectrograms: the channel axis is labelled with each
-    band's frequency and the colour is the band's log energy. A ``mask`` (1 = regenerated frames)
-    is outlined on every panel.
+    band's frequency and the colour is the band's log energy (levelled per frame, see ``hw4.codec``).
+    A ``mask`` (1 = regenerated frames) is outlined on every panel.
     """
     if not latents:
         raise ValueError("Give at least one latent to plot.")

@@ -139,28 +139,33 @@ SPLICE_FRAMES = (16, 80)
 
 def shorten(latent: torch.Tensor, seconds_total: float, seconds_per_frame: float) -> torch.Tensor:
     """``latent`` with the frames after ``seconds_total`` set to silence (the codec's floor)."""
-    from hw4.codec import EPS, LOG_MEAN, LOG_SCALE
+    from hw4.codec import EPS, log_energy_to_latent
 
     out = latent.clone()
-    out[..., int(math.ceil(seconds_total / seconds_per_frame)):] = (math.log(EPS) - LOG_MEAN) / LOG_SCALE
+    silence = log_energy_to_latent(torch.full(latent.shape[-2:], math.log(EPS), dtype=torch.float64))
+    cut = int(math.ceil(seconds_total / seconds_per_frame))
+    out[..., cut:] = silence[..., cut:].to(latent.dtype)
     return out
+
+
+def energy_of(latent: torch.Tensor) -> torch.Tensor:
+    """The band energies ``[..., 64, frames]`` (without the codec's floor) that ``latent`` stands for."""
+    from hw4.codec import EPS, latent_to_log_energy
+
+    return torch.clamp(torch.exp(latent_to_log_energy(latent.double())) - EPS, min=0.0)
 
 
 def at_gain(latent: torch.Tensor, gain_db: float) -> torch.Tensor:
     """``latent`` as the codec would encode its audio played ``gain_db`` louder (every band's energy scaled)."""
-    from hw4.codec import EPS, LOG_MEAN, LOG_SCALE
+    from hw4.codec import EPS, log_energy_to_latent
 
-    energy = torch.exp(latent.double() * LOG_SCALE + LOG_MEAN) - EPS
-    louder = torch.clamp(energy, min=0.0) * 10 ** (gain_db / 10)
-    return ((torch.log(louder + EPS) - LOG_MEAN) / LOG_SCALE).to(latent.dtype)
+    louder = energy_of(latent) * 10 ** (gain_db / 10)
+    return log_energy_to_latent(torch.log(louder + EPS)).to(latent.dtype)
 
 
 def level_db(latent: torch.Tensor) -> float:
     """A clip's loudness from its latent: its mean energy (all bands, every frame) in dB."""
-    from hw4.codec import EPS, LOG_MEAN, LOG_SCALE
-
-    energy = torch.clamp(torch.exp(latent.double() * LOG_SCALE + LOG_MEAN) - EPS, min=0.0)
-    return float(10 * torch.log10(energy.sum(-2).mean()))
+    return float(10 * torch.log10(energy_of(latent).sum(-2).mean()))
 
 
 def train(out: Path, steps: int = STEPS, dit: dict = DIT, per_category: int = CLIPS_PER_CATEGORY,

@@ -206,9 +206,6 @@ def test_players_are_not_clipped(solution_run):
         assert (np.abs(samples) > 0.99 * peak).mean() <= 0.01, f"{title} is clipped"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19, open: guidance raises a tonal gap's loudness in a quiet noisy clip "
-                   "(the Q3 demo's piano gap is 2.5x the drums; 48 gaps: median 1.50x at guidance 7, 0.91x at 1; "
-                   "README 'How the embedded model sounds' says why and what was tried)")
 def test_an_inpainted_gap_is_as_loud_as_its_surroundings(solution_run):
     """Issue 19: an inpainted gap was up to 8 times louder (RMS) than the frames around it."""
     found = players(solution_run[0])
